@@ -1,0 +1,31 @@
+//! # sfda-core
+//!
+//! The backend-neutral core of sfda, a framework for source-free domain
+//! adaptation of semantic segmentation (Liu, Zhang & Wang, "Source-Free Domain
+//! Adaptation for Semantic Segmentation", CVPR 2021).
+//!
+//! - [`tensor`]: the [`Backend`] trait (every op the losses and loops need,
+//!   with autodiff) and the typed [`Tensor`]/[`Var`] handles.
+//! - [`optim`]: SGD (Nesterov, weight decay), Adam, polynomial LR decay.
+//! - [`registry`]: compiled-in backends (and later networks, losses, rankers).
+//! - [`job`]: units of work the CLI dispatches to a backend chosen at run time.
+//!
+//! Backends live in their own crates (`sfda-backend-tch`, `sfda-backend-candle`).
+
+#![warn(missing_docs)]
+
+pub mod device;
+pub mod error;
+pub mod job;
+pub mod optim;
+pub mod registry;
+pub mod rng;
+pub mod tensor;
+
+pub use device::DeviceSpec;
+pub use error::{Context, Error, Result};
+pub use rng::SeedRng;
+pub use tensor::{grad, Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, Tensor, Var};
+
+#[doc(hidden)]
+pub use inventory;

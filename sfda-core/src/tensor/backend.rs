@@ -1,0 +1,308 @@
+//! The backend trait: the exact set of tensor ops the SFDA losses, networks
+//! and loops need, plus reverse-mode differentiation.
+//!
+//! Backends (tch, candle) implement the primitive ops; composite ops
+//! (softmax, bilinear resize, adaptive pooling, ...) have default
+//! implementations built from primitives, in the style of burn, and a
+//! backend may override any of them with a faster native kernel. The
+//! equivalence suite (`tests/backend_equivalence.rs`) checks every op and its
+//! gradient across backends, so an override must agree with the default.
+//!
+//! Conventions: all tensors are `f32`, row-major; images and feature maps are
+//! `[B, C, H, W]`; binary ops broadcast like NumPy; index results (argmax,
+//! argsort) are returned as `f32` tensors holding integers (exact below 2²⁴).
+
+use std::fmt::Debug;
+
+use crate::device::DeviceSpec;
+use crate::tensor::interp;
+use crate::Result;
+
+/// Options of a 2-D convolution (same value for both spatial axes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dOpts {
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding on each side.
+    pub padding: usize,
+    /// Dilation of the kernel.
+    pub dilation: usize,
+    /// Number of groups (1 = dense).
+    pub groups: usize,
+}
+
+impl Default for Conv2dOpts {
+    fn default() -> Self {
+        Conv2dOpts {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+        }
+    }
+}
+
+/// Options of a 2-D transposed convolution (same value for both axes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvTranspose2dOpts {
+    /// Stride.
+    pub stride: usize,
+    /// Padding removed from each side of the output.
+    pub padding: usize,
+    /// Extra rows/columns added to one side of the output.
+    pub output_padding: usize,
+}
+
+impl Default for ConvTranspose2dOpts {
+    fn default() -> Self {
+        ConvTranspose2dOpts {
+            stride: 1,
+            padding: 0,
+            output_padding: 0,
+        }
+    }
+}
+
+/// Element-wise comparison used by [`Backend::cmp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    /// `a == b`
+    Eq,
+    /// `a > b`
+    Gt,
+    /// `a >= b`
+    Ge,
+    /// `a < b`
+    Lt,
+}
+
+/// A tensor backend: primitive ops, default composite ops, autodiff.
+///
+/// Functions are associated (no `self`) so that the generic SFDA code is
+/// instantiated once per backend and statically dispatched.
+pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
+    /// The backend's device handle.
+    type Device: Clone + Debug + Send + Sync;
+    /// The backend's tensor handle (cheap to clone: a reference count).
+    type Tensor: Clone + Debug + Send;
+    /// A trainable tensor: a leaf of the autodiff graph that can be updated in place.
+    type Var: Clone + Debug + Send;
+
+    /// Short name used on the command line (`tch`, `candle`).
+    const NAME: &'static str;
+
+    /// Version of the underlying library, e.g. `tch 0.24 / libtorch 2.11.0`.
+    fn version() -> String;
+    /// Devices this backend can use on this machine right now.
+    fn available_devices() -> Vec<DeviceSpec>;
+    /// Opens a device, or explains why it cannot be used.
+    fn device(spec: DeviceSpec) -> Result<Self::Device>;
+    /// The user-facing name of a device.
+    fn device_spec(device: &Self::Device) -> DeviceSpec;
+    /// Waits until all queued work on `device` has finished (for timing).
+    fn synchronize(device: &Self::Device) -> Result<()>;
+    /// Seeds the backend's own random generator (for ops that use it).
+    fn manual_seed(seed: u64);
+
+    // ---- creation and host transfer ----
+
+    /// Tensor from row-major host data.
+    fn from_f32(data: &[f32], shape: &[usize], device: &Self::Device) -> Result<Self::Tensor>;
+    /// Row-major host copy of `t`.
+    fn to_f32(t: &Self::Tensor) -> Result<Vec<f32>>;
+    /// Shape of `t`.
+    fn shape(t: &Self::Tensor) -> Vec<usize>;
+    /// Device of `t`.
+    fn device_of(t: &Self::Tensor) -> Self::Device;
+    /// Moves `t` to `device` (differentiable).
+    fn to_device(t: &Self::Tensor, device: &Self::Device) -> Result<Self::Tensor>;
+    /// A tensor filled with `value`.
+    fn full(value: f32, shape: &[usize], device: &Self::Device) -> Result<Self::Tensor> {
+        let n = shape.iter().product::<usize>();
+        Self::from_f32(&vec![value; n], shape, device)
+    }
+
+    // ---- element-wise ----
+
+    /// `a + b` (broadcasting).
+    fn add(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `a - b` (broadcasting).
+    fn sub(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `a * b` (broadcasting).
+    fn mul(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `a / b` (broadcasting).
+    fn div(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Element-wise maximum (broadcasting).
+    fn maximum(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Element-wise minimum (broadcasting).
+    fn minimum(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `t * mul + add` with scalars.
+    fn affine(t: &Self::Tensor, mul: f64, add: f64) -> Result<Self::Tensor>;
+    /// `t ^ e` element-wise (for `t > 0`, or integer `e`).
+    fn powf(t: &Self::Tensor, e: f64) -> Result<Self::Tensor>;
+    /// `exp(t)`.
+    fn exp(t: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Natural logarithm.
+    fn log(t: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `|t|`.
+    fn abs(t: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `sqrt(t)`.
+    fn sqrt(t: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `max(t, 0)`.
+    fn relu(t: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `tanh(t)`.
+    fn tanh(t: &Self::Tensor) -> Result<Self::Tensor>;
+    /// `t²`.
+    fn sqr(t: &Self::Tensor) -> Result<Self::Tensor> {
+        Self::mul(t, t)
+    }
+    /// `1 / (1 + exp(-t))`.
+    fn sigmoid(t: &Self::Tensor) -> Result<Self::Tensor> {
+        let e = Self::exp(&Self::affine(t, -1.0, 0.0)?)?;
+        let one = Self::full(1.0, &[], &Self::device_of(t))?;
+        Self::div(&one, &Self::affine(&e, 1.0, 1.0)?)
+    }
+    /// Leaky ReLU with slope `slope` for negative inputs.
+    fn leaky_relu(t: &Self::Tensor, slope: f64) -> Result<Self::Tensor> {
+        // max(t, 0) + slope * min(t, 0)
+        let zero = Self::full(0.0, &[], &Self::device_of(t))?;
+        let pos = Self::relu(t)?;
+        let neg = Self::minimum(t, &zero)?;
+        Self::add(&pos, &Self::affine(&neg, slope, 0.0)?)
+    }
+    /// Comparison mask (1.0 where true, 0.0 elsewhere); not differentiable.
+    fn cmp(a: &Self::Tensor, b: &Self::Tensor, op: CmpOp) -> Result<Self::Tensor>;
+
+    // ---- reductions ----
+
+    /// Sum over `dims`, keeping them as size 1 if `keepdim`.
+    fn sum_dims(t: &Self::Tensor, dims: &[usize], keepdim: bool) -> Result<Self::Tensor>;
+    /// Mean over `dims`.
+    fn mean_dims(t: &Self::Tensor, dims: &[usize], keepdim: bool) -> Result<Self::Tensor> {
+        let shape = Self::shape(t);
+        let n: usize = dims.iter().map(|&d| shape[d]).product();
+        let s = Self::sum_dims(t, dims, keepdim)?;
+        Self::affine(&s, 1.0 / n.max(1) as f64, 0.0)
+    }
+    /// Maximum over one dim (values; differentiable).
+    fn max_dim(t: &Self::Tensor, dim: usize, keepdim: bool) -> Result<Self::Tensor>;
+    /// Index of the maximum over one dim, as `f32`; not differentiable.
+    fn argmax_dim(t: &Self::Tensor, dim: usize, keepdim: bool) -> Result<Self::Tensor>;
+    /// Indices that sort `t` along `dim`, as `f32`; not differentiable.
+    /// Ties are broken by index (stable), so results are backend-independent.
+    fn argsort(t: &Self::Tensor, dim: usize, descending: bool) -> Result<Self::Tensor>;
+
+    /// Softmax over `dim`.
+    fn softmax(t: &Self::Tensor, dim: usize) -> Result<Self::Tensor> {
+        let m = Self::detach(&Self::max_dim(t, dim, true)?)?;
+        let e = Self::exp(&Self::sub(t, &m)?)?;
+        let s = Self::sum_dims(&e, &[dim], true)?;
+        Self::div(&e, &s)
+    }
+    /// Log-softmax over `dim`.
+    fn log_softmax(t: &Self::Tensor, dim: usize) -> Result<Self::Tensor> {
+        let m = Self::detach(&Self::max_dim(t, dim, true)?)?;
+        let shifted = Self::sub(t, &m)?;
+        let lse = Self::log(&Self::sum_dims(&Self::exp(&shifted)?, &[dim], true)?)?;
+        Self::sub(&shifted, &lse)
+    }
+
+    // ---- linear algebra and layout ----
+
+    /// Matrix product over the last two dims; leading (batch) dims broadcast.
+    fn matmul(a: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor>;
+    /// Same data, new shape (element count must match).
+    fn reshape(t: &Self::Tensor, shape: &[usize]) -> Result<Self::Tensor>;
+    /// Reorders dims.
+    fn permute(t: &Self::Tensor, dims: &[usize]) -> Result<Self::Tensor>;
+    /// Slice `len` entries of `dim` starting at `start`.
+    fn narrow(t: &Self::Tensor, dim: usize, start: usize, len: usize) -> Result<Self::Tensor>;
+    /// Concatenation along `dim`.
+    fn cat(ts: &[Self::Tensor], dim: usize) -> Result<Self::Tensor>;
+    /// Broadcast to `shape` (NumPy rules).
+    fn broadcast_to(t: &Self::Tensor, shape: &[usize]) -> Result<Self::Tensor>;
+    /// Selects entries `indices` of `dim` (differentiable w.r.t. `t`).
+    fn index_select(t: &Self::Tensor, dim: usize, indices: &[usize]) -> Result<Self::Tensor>;
+    /// A copy that is cut from the autodiff graph.
+    fn detach(t: &Self::Tensor) -> Result<Self::Tensor>;
+
+    // ---- neural-network ops ----
+
+    /// 2-D convolution, `x [B,Cin,H,W]`, `w [Cout,Cin/groups,kh,kw]`, `bias [Cout]`.
+    fn conv2d(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        bias: Option<&Self::Tensor>,
+        opts: Conv2dOpts,
+    ) -> Result<Self::Tensor>;
+    /// 2-D transposed convolution, `w [Cin,Cout,kh,kw]`, `bias [Cout]`.
+    fn conv_transpose2d(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        bias: Option<&Self::Tensor>,
+        opts: ConvTranspose2dOpts,
+    ) -> Result<Self::Tensor>;
+    /// Max pooling with square `kernel`, `stride`, and `-inf` padding.
+    fn max_pool2d(
+        x: &Self::Tensor,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Self::Tensor>;
+    /// Nearest-neighbour resize to `(h, w)` (PyTorch's `nearest` rule).
+    fn upsample_nearest2d(x: &Self::Tensor, size: (usize, usize)) -> Result<Self::Tensor>;
+
+    /// Adaptive average pooling of `[B,C,H,W]` to `(h, w)` (PyTorch's bins).
+    fn adaptive_avg_pool2d(x: &Self::Tensor, size: (usize, usize)) -> Result<Self::Tensor> {
+        let s = Self::shape(x);
+        let dev = Self::device_of(x);
+        let ph = interp::adaptive_pool_matrix(s[2], size.0);
+        let pw = interp::adaptive_pool_matrix(s[3], size.1);
+        separable_resample::<Self>(x, &ph, &pw, size, &dev)
+    }
+    /// Bilinear resize of `[B,C,H,W]` to `(h, w)` with `align_corners = false`.
+    fn upsample_bilinear2d(x: &Self::Tensor, size: (usize, usize)) -> Result<Self::Tensor> {
+        let s = Self::shape(x);
+        let dev = Self::device_of(x);
+        let mh = interp::bilinear_matrix(s[2], size.0);
+        let mw = interp::bilinear_matrix(s[3], size.1);
+        separable_resample::<Self>(x, &mh, &mw, size, &dev)
+    }
+
+    // ---- autodiff ----
+
+    /// Makes a trainable leaf from a tensor (copied, detached).
+    fn var_new(t: &Self::Tensor) -> Result<Self::Var>;
+    /// The tensor of a variable, tracked by autodiff.
+    fn var_tensor(v: &Self::Var) -> Self::Tensor;
+    /// Overwrites a variable's value (not recorded by autodiff).
+    fn var_set(v: &Self::Var, t: &Self::Tensor) -> Result<()>;
+    /// Gradients of the scalar `loss` w.r.t. `vars`; `None` where `loss` does
+    /// not depend on a variable.
+    fn grad(loss: &Self::Tensor, vars: &[&Self::Var]) -> Result<Vec<Option<Self::Tensor>>>;
+}
+
+/// `out = M_h · x · M_wᵀ` per `[H, W]` plane: how bilinear resize and adaptive
+/// pooling are written from matmuls (exact and differentiable everywhere).
+fn separable_resample<B: Backend + ?Sized>(
+    x: &B::Tensor,
+    mh: &[f32],
+    mw: &[f32],
+    size: (usize, usize),
+    dev: &B::Device,
+) -> Result<B::Tensor> {
+    let s = B::shape(x);
+    if s.len() != 4 {
+        return Err(crate::Error::shape(
+            "resample",
+            format!("expected [B,C,H,W], got {s:?}"),
+        ));
+    }
+    let (b, c, h, w) = (s[0], s[1], s[2], s[3]);
+    let mh = B::from_f32(mh, &[size.0, h], dev)?;
+    let mw_t = B::permute(&B::from_f32(mw, &[size.1, w], dev)?, &[1, 0])?;
+    let planes = B::reshape(x, &[b * c, h, w])?;
+    let rows = B::matmul(&mh, &planes)?; // [bc, oh, w]
+    let out = B::matmul(&rows, &mw_t)?; // [bc, oh, ow]
+    B::reshape(&out, &[b, c, size.0, size.1])
+}

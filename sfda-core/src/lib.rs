@@ -14,9 +14,12 @@
 
 #![warn(missing_docs)]
 
+pub mod data;
 pub mod device;
 pub mod error;
 pub mod job;
+pub mod metrics;
+pub mod model;
 pub mod optim;
 pub mod registry;
 pub mod rng;
@@ -25,6 +28,7 @@ pub mod tensor;
 pub use device::DeviceSpec;
 pub use error::{Context, Error, Result};
 pub use rng::SeedRng;
+pub use model::{BnMode, BnStat, Discriminator, ForwardOpts, Generator, NamedVar, SegModel, SegOutput};
 pub use tensor::{grad, Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, Tensor, Var};
 
 #[doc(hidden)]

@@ -1,1 +1,35 @@
-//! placeholder
+//! # sfda-backend-candle
+//!
+//! The sfda [`Backend`](sfda_core::Backend) on
+//! [candle](https://github.com/huggingface/candle): [`CandleBackend`] runs
+//! every op of the SFDA losses, networks and loops on candle-core tensors
+//! (`f32`), on the CPU or, with the `cuda` feature, on CUDA devices.
+//!
+//! The backend follows PyTorch (the tch backend) op for op, gradients
+//! included; where candle's own op differs, the op is rebuilt from candle
+//! primitives:
+//!
+//! - `relu`, `abs`, `leaky_relu`: PyTorch's gradient at 0;
+//! - `max_dim`, `max_pool2d`: the gradient goes to the first maximum only;
+//!   `max_pool2d` supports padding (with `-inf`) and overlapping windows;
+//! - `upsample_nearest2d`: PyTorch's `floor(dst · in/out)` rule, any factor;
+//! - `argsort`: stable, on the host;
+//! - `conv2d`: works around candle's backward for stride > 1 when height and
+//!   width leave different remainders.
+//!
+//! The backend registers itself under the name `candle`.
+
+#![warn(missing_docs)]
+
+mod backend;
+mod device;
+mod error;
+mod ops;
+
+#[cfg(test)]
+mod tests;
+
+pub use backend::CandleBackend;
+pub use device::CANDLE_VERSION;
+
+sfda_core::register_backend!(CandleBackend);

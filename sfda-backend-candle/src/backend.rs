@@ -1,0 +1,258 @@
+//! [`CandleBackend`]: the [`Backend`] trait on candle-core.
+//!
+//! Most ops are one candle call with the error mapped; the ones where candle
+//! differs from PyTorch (value or gradient) live in [`crate::ops`].
+
+use candle_core::{DType, Device, Tensor, Var};
+use sfda_core::{Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Error, Result};
+
+use crate::device;
+use crate::error::{no_panic, CandleResultExt};
+use crate::ops::{conv, elementwise, layout, pool, reduce, resize};
+
+/// The candle backend: `f32` [`candle_core::Tensor`]s on the CPU, or on CUDA
+/// when built with the `cuda` feature, with candle's reverse-mode autodiff.
+///
+/// ```
+/// use sfda_backend_candle::CandleBackend;
+/// use sfda_core::{grad, Backend, DeviceSpec, Tensor, Var};
+///
+/// let dev = CandleBackend::device(DeviceSpec::Cpu)?;
+/// let x = Var::<CandleBackend>::new(&Tensor::from_f32(&[1.0, -2.0], &[2], &dev)?)?;
+/// let y = x.tensor().sqr()?.sum_all()?; // y = Σ x², dy/dx = 2x
+/// let g = grad(&y, &[&x])?;
+/// assert_eq!(g[0].as_ref().unwrap().to_vec()?, vec![2.0, -4.0]);
+/// # Ok::<(), sfda_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CandleBackend;
+
+impl Backend for CandleBackend {
+    type Device = Device;
+    type Tensor = Tensor;
+    type Var = Var;
+
+    const NAME: &'static str = crate::error::BACKEND;
+
+    fn version() -> String {
+        device::version()
+    }
+    fn available_devices() -> Vec<DeviceSpec> {
+        device::available()
+    }
+    fn device(spec: DeviceSpec) -> Result<Device> {
+        device::open(spec)
+    }
+    fn device_spec(device: &Device) -> DeviceSpec {
+        device::spec_of(device)
+    }
+    fn synchronize(device: &Device) -> Result<()> {
+        device.synchronize().op("synchronize")
+    }
+    /// No-op: no op of this backend draws from candle's generator (random
+    /// tensors come from sfda's seeded host generator).
+    fn manual_seed(_seed: u64) {}
+
+    // ---- creation and host transfer ----
+
+    fn from_f32(data: &[f32], shape: &[usize], device: &Device) -> Result<Tensor> {
+        let n: usize = shape.iter().product();
+        if n != data.len() {
+            return Err(Error::shape(
+                "from_f32",
+                format!("{} values for shape {shape:?}", data.len()),
+            ));
+        }
+        Tensor::from_slice(data, shape, device).op("from_f32")
+    }
+    fn to_f32(t: &Tensor) -> Result<Vec<f32>> {
+        let op = "to_f32";
+        let t = t.to_dtype(DType::F32).op(op)?;
+        if t.rank() == 0 {
+            return Ok(vec![t.to_scalar::<f32>().op(op)?]);
+        }
+        t.flatten_all().op(op)?.to_vec1::<f32>().op(op)
+    }
+    fn shape(t: &Tensor) -> Vec<usize> {
+        t.dims().to_vec()
+    }
+    fn device_of(t: &Tensor) -> Device {
+        t.device().clone()
+    }
+    fn to_device(t: &Tensor, device: &Device) -> Result<Tensor> {
+        t.to_device(device).op("to_device")
+    }
+    fn full(value: f32, shape: &[usize], device: &Device) -> Result<Tensor> {
+        Tensor::full(value, shape, device).op("full")
+    }
+
+    // ---- element-wise ----
+
+    fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.broadcast_add(b).op("add")
+    }
+    fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.broadcast_sub(b).op("sub")
+    }
+    fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.broadcast_mul(b).op("mul")
+    }
+    fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.broadcast_div(b).op("div")
+    }
+    fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        // Ties split the gradient in half, as in PyTorch.
+        a.broadcast_maximum(b).op("maximum")
+    }
+    fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        a.broadcast_minimum(b).op("minimum")
+    }
+    fn affine(t: &Tensor, mul: f64, add: f64) -> Result<Tensor> {
+        elementwise::affine(t, mul, add)
+    }
+    fn powf(t: &Tensor, e: f64) -> Result<Tensor> {
+        elementwise::powf(t, e)
+    }
+    fn exp(t: &Tensor) -> Result<Tensor> {
+        t.exp().op("exp")
+    }
+    fn log(t: &Tensor) -> Result<Tensor> {
+        t.log().op("log")
+    }
+    fn abs(t: &Tensor) -> Result<Tensor> {
+        elementwise::abs(t)
+    }
+    fn sqrt(t: &Tensor) -> Result<Tensor> {
+        t.sqrt().op("sqrt")
+    }
+    fn relu(t: &Tensor) -> Result<Tensor> {
+        elementwise::relu(t)
+    }
+    fn tanh(t: &Tensor) -> Result<Tensor> {
+        t.tanh().op("tanh")
+    }
+    /// candle's native square (backward `2·t·grad`, exact).
+    fn sqr(t: &Tensor) -> Result<Tensor> {
+        t.sqr().op("sqr")
+    }
+    /// Overflow-free sigmoid (see [`elementwise::sigmoid`]).
+    fn sigmoid(t: &Tensor) -> Result<Tensor> {
+        elementwise::sigmoid(t)
+    }
+    /// `where(t > 0, t, slope·t)`: PyTorch's value and gradient, also at 0.
+    fn leaky_relu(t: &Tensor, slope: f64) -> Result<Tensor> {
+        elementwise::leaky_relu(t, slope)
+    }
+    fn cmp(a: &Tensor, b: &Tensor, op: CmpOp) -> Result<Tensor> {
+        elementwise::cmp(a, b, op)
+    }
+
+    // ---- reductions ----
+
+    fn sum_dims(t: &Tensor, dims: &[usize], keepdim: bool) -> Result<Tensor> {
+        reduce::sum_dims(t, dims, keepdim)
+    }
+    fn max_dim(t: &Tensor, dim: usize, keepdim: bool) -> Result<Tensor> {
+        reduce::max_dim(t, dim, keepdim)
+    }
+    fn argmax_dim(t: &Tensor, dim: usize, keepdim: bool) -> Result<Tensor> {
+        reduce::argmax_dim(t, dim, keepdim)
+    }
+    fn argsort(t: &Tensor, dim: usize, descending: bool) -> Result<Tensor> {
+        reduce::argsort(t, dim, descending)
+    }
+    /// The default formula, shifted by candle's native (detached) max.
+    fn softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
+        reduce::softmax(t, dim)
+    }
+    /// The default formula, shifted by candle's native (detached) max.
+    fn log_softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
+        reduce::log_softmax(t, dim)
+    }
+
+    // ---- linear algebra and layout ----
+
+    fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        layout::matmul(a, b)
+    }
+    fn reshape(t: &Tensor, shape: &[usize]) -> Result<Tensor> {
+        layout::reshape(t, shape)
+    }
+    fn permute(t: &Tensor, dims: &[usize]) -> Result<Tensor> {
+        layout::permute(t, dims)
+    }
+    fn narrow(t: &Tensor, dim: usize, start: usize, len: usize) -> Result<Tensor> {
+        layout::narrow(t, dim, start, len)
+    }
+    fn cat(ts: &[Tensor], dim: usize) -> Result<Tensor> {
+        layout::cat(ts, dim)
+    }
+    fn broadcast_to(t: &Tensor, shape: &[usize]) -> Result<Tensor> {
+        layout::broadcast_to(t, shape)
+    }
+    fn index_select(t: &Tensor, dim: usize, indices: &[usize]) -> Result<Tensor> {
+        layout::index_select(t, dim, indices)
+    }
+    /// Cut from the graph. A variable's tensor is copied (other tensors share
+    /// their immutable storage), so a detached snapshot of a weight does not
+    /// change when [`Backend::var_set`] later overwrites the variable.
+    fn detach(t: &Tensor) -> Result<Tensor> {
+        if t.is_variable() {
+            return Ok(t.copy().op("detach")?.detach());
+        }
+        Ok(t.detach())
+    }
+
+    // ---- neural-network ops ----
+
+    fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOpts) -> Result<Tensor> {
+        conv::conv2d(x, w, bias, opts)
+    }
+    fn conv_transpose2d(
+        x: &Tensor,
+        w: &Tensor,
+        bias: Option<&Tensor>,
+        opts: ConvTranspose2dOpts,
+    ) -> Result<Tensor> {
+        conv::conv_transpose2d(x, w, bias, opts)
+    }
+    fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
+        pool::max_pool2d(x, kernel, stride, padding)
+    }
+    fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Tensor> {
+        resize::upsample_nearest2d(x, size)
+    }
+
+    // ---- autodiff ----
+
+    fn var_new(t: &Tensor) -> Result<Var> {
+        // `detach` never returns a variable, so `from_tensor` always copies.
+        Var::from_tensor(&t.detach()).op("var_new")
+    }
+    fn var_tensor(v: &Var) -> Tensor {
+        v.as_tensor().clone()
+    }
+    fn var_set(v: &Var, t: &Tensor) -> Result<()> {
+        let op = "var_set";
+        if v.dims() != t.dims() {
+            return Err(Error::shape(
+                op,
+                format!("variable is {:?}, new value is {:?}", v.dims(), t.dims()),
+            ));
+        }
+        let src = t.to_device(v.device()).op(op)?.detach();
+        match v.set(&src) {
+            Ok(()) => Ok(()),
+            // candle refuses a source that shares the variable's storage
+            // (e.g. a view of its own tensor): copy it first.
+            Err(_) => v.set(&src.copy().op(op)?).op(op),
+        }
+    }
+    fn grad(loss: &Tensor, vars: &[&Var]) -> Result<Vec<Option<Tensor>>> {
+        let store = no_panic("grad", || loss.backward().op("grad"))?;
+        Ok(vars
+            .iter()
+            .map(|v| store.get(v.as_tensor()).map(Tensor::detach))
+            .collect())
+    }
+}

@@ -1,0 +1,86 @@
+//! Devices of the candle backend: opening `cpu` / `cuda:N`, listing what this
+//! machine offers, and the library version string.
+
+use candle_core::{Device, DeviceLocation};
+use sfda_core::{DeviceSpec, Error, Result};
+
+use crate::error::BACKEND;
+
+/// Version of candle-core this crate is built against. Kept equal to the
+/// resolved version in `Cargo.lock` by a unit test.
+pub const CANDLE_VERSION: &str = "0.11.1";
+
+/// Most CUDA ordinals probed by [`available`].
+const MAX_CUDA_PROBE: usize = 16;
+
+/// `candle 0.11.1`, plus ` (cuda)` when the CUDA kernels are compiled in.
+pub(crate) fn version() -> String {
+    if cfg!(feature = "cuda") {
+        format!("candle {CANDLE_VERSION} (cuda)")
+    } else {
+        format!("candle {CANDLE_VERSION}")
+    }
+}
+
+/// `cpu`, then every `cuda:i` that opens (only with the `cuda` feature).
+pub(crate) fn available() -> Vec<DeviceSpec> {
+    let mut v = vec![DeviceSpec::Cpu];
+    if cfg!(feature = "cuda") {
+        for i in 0..MAX_CUDA_PROBE {
+            if open_cuda(i).is_err() {
+                break;
+            }
+            v.push(DeviceSpec::Cuda(i));
+        }
+    }
+    v
+}
+
+/// Opens `spec`, or explains why it cannot be used.
+pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
+    match spec {
+        DeviceSpec::Cpu => Ok(Device::Cpu),
+        DeviceSpec::Cuda(i) => open_cuda(i),
+    }
+}
+
+/// The user-facing name of a candle device.
+pub(crate) fn spec_of(device: &Device) -> DeviceSpec {
+    match device.location() {
+        DeviceLocation::Cuda { gpu_id } => DeviceSpec::Cuda(gpu_id),
+        // Metal devices cannot be opened through `open`; candle's CPU is the
+        // only other location this crate hands out.
+        DeviceLocation::Cpu | DeviceLocation::Metal { .. } => DeviceSpec::Cpu,
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn open_cuda(i: usize) -> Result<Device> {
+    use crate::error::{no_panic, CandleResultExt};
+    // cudarc loads the driver library lazily and panics when it is missing.
+    no_panic("device", || Device::new_cuda(i).op("device")).map_err(|e| {
+        let why = match e {
+            Error::Backend { msg, .. } => msg,
+            other => other.to_string(),
+        };
+        Error::DeviceUnavailable {
+            backend: BACKEND,
+            device: DeviceSpec::Cuda(i).to_string(),
+            reason: format!(
+                "candle could not open it: {why} (check the NVIDIA driver and the device index, \
+                 or use --device cpu)"
+            ),
+        }
+    })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn open_cuda(i: usize) -> Result<Device> {
+    Err(Error::DeviceUnavailable {
+        backend: BACKEND,
+        device: DeviceSpec::Cuda(i).to_string(),
+        reason: "this binary was built without the `candle-cuda` feature; rebuild with \
+                 `cargo build --release --features candle-cuda` (needs nvcc), or use --device cpu"
+            .to_string(),
+    })
+}

@@ -1,0 +1,10 @@
+//! The candle implementations of the ops that need more than a one-line
+//! call: each file groups ops by concern and says which candle behaviour it
+//! works around to match PyTorch.
+
+pub(crate) mod conv;
+pub(crate) mod elementwise;
+pub(crate) mod layout;
+pub(crate) mod pool;
+pub(crate) mod reduce;
+pub(crate) mod resize;

@@ -1,0 +1,91 @@
+//! Variables and gradients.
+
+use sfda_core::{grad, Backend, Tensor, Var};
+
+use super::{dev, t, vals, var};
+use crate::CandleBackend;
+
+#[test]
+fn grad_of_square_is_two_x() {
+    let x = var(&[1.0, -2.0, 0.5], &[3]);
+    let y = x.tensor().sqr().unwrap().sum_all().unwrap();
+    let g = grad(&y, &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), [2.0, -4.0, 1.0]);
+    // Same through mul(x, x).
+    let y = x.tensor().mul(&x.tensor()).unwrap().sum_all().unwrap();
+    let g = grad(&y, &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), [2.0, -4.0, 1.0]);
+}
+
+#[test]
+fn unused_variable_has_no_gradient() {
+    let x = var(&[1.0, 2.0], &[2]);
+    let unused = var(&[3.0], &[1]);
+    let y = x.tensor().sum_all().unwrap();
+    let g = grad(&y, &[&x, &unused]).unwrap();
+    assert!(g[0].is_some());
+    assert!(g[1].is_none());
+    // Through a detached path or an argmax there is no gradient either.
+    let y = x.tensor().detach().unwrap().sum_all().unwrap();
+    assert!(grad(&y, &[&x]).unwrap()[0].is_none());
+    let y = x.tensor().argmax_dim(0, false).unwrap().sum_all().unwrap();
+    assert!(grad(&y, &[&x]).unwrap()[0].is_none());
+}
+
+#[test]
+fn var_new_copies_and_detaches() {
+    let src = var(&[1.0, 2.0], &[2]);
+    let copy = Var::new(&src.tensor()).unwrap();
+    src.set(&t(&[5.0, 6.0], &[2])).unwrap();
+    assert_eq!(vals(&copy.tensor()), [1.0, 2.0]);
+    // The copy is a leaf of its own: no gradient reaches `src` through it.
+    let y = copy.tensor().sum_all().unwrap();
+    let g = grad(&y, &[&src, &copy]).unwrap();
+    assert!(g[0].is_none());
+    assert!(g[1].is_some());
+}
+
+#[test]
+fn var_set_accepts_views_of_itself_and_keeps_snapshots() {
+    let v = var(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    let snapshot = v.tensor().detach().unwrap();
+    // A value derived from the variable's own storage (a transposed view).
+    let tr = v.tensor().transpose(0, 1).unwrap();
+    v.set(&tr).unwrap();
+    assert_eq!(vals(&v.tensor()), [1.0, 3.0, 2.0, 4.0]);
+    assert_eq!(vals(&snapshot), [1.0, 2.0, 3.0, 4.0]);
+    let bad = t(&[1.0, 2.0], &[2]);
+    assert!(v.set(&bad).is_err());
+    // Updates are seen by new graphs.
+    let y = v.tensor().sum_all().unwrap();
+    assert_eq!(y.to_scalar().unwrap(), 10.0);
+}
+
+#[test]
+fn zero_dim_tensors() {
+    let d = dev();
+    let s = Tensor::<CandleBackend>::from_f32(&[2.5], &[], &d).unwrap();
+    assert_eq!(s.shape(), Vec::<usize>::new());
+    assert_eq!(s.to_vec().unwrap(), vec![2.5]);
+    let f = Tensor::<CandleBackend>::full(1.5, &[], &d).unwrap();
+    assert_eq!(f.to_scalar().unwrap(), 1.5);
+    let x = t(&[1.0, 2.0], &[2]);
+    assert_eq!(vals(&x.mul(&s).unwrap()), [2.5, 5.0]);
+    assert!(Tensor::<CandleBackend>::from_f32(&[1.0, 2.0], &[], &d).is_err());
+    assert!(CandleBackend::from_f32(&[1.0, 2.0], &[3], &d).is_err());
+}
+
+#[test]
+fn probe_job_runs_through_the_registry() {
+    let entry = sfda_core::registry::backend_by_name("candle").unwrap();
+    assert_eq!(entry.name, "candle");
+    let out = (entry.run)(sfda_core::DeviceSpec::Cpu, &sfda_core::job::Job::Probe).unwrap();
+    #[allow(unreachable_patterns)]
+    match out {
+        sfda_core::job::JobOutput::Probe { device, value, .. } => {
+            assert_eq!(device, sfda_core::DeviceSpec::Cpu);
+            assert!(value.is_finite());
+        }
+        other => panic!("unexpected output {other:?}"),
+    }
+}

@@ -1,0 +1,219 @@
+//! conv2d, conv_transpose2d, max_pool2d and nearest resize against host
+//! references, with finite-difference gradients.
+
+use sfda_core::{grad, Conv2dOpts, ConvTranspose2dOpts, Error};
+
+use super::{assert_close, check_grad, distinct, randn, reference, t, vals, var};
+
+/// A conv2d case: input shape, weight shape, stride, padding, dilation, groups.
+struct Case([usize; 4], [usize; 4], usize, usize, usize, usize);
+
+#[test]
+fn conv2d_matches_reference() {
+    // (input shape, weight shape, stride, padding, dilation, groups)
+    let cases = [
+        Case([2, 3, 5, 6], [4, 3, 3, 3], 1, 1, 1, 1),
+        Case([1, 2, 7, 5], [3, 2, 3, 2], 2, 1, 1, 1),
+        Case([1, 4, 6, 6], [4, 2, 3, 3], 1, 2, 2, 2),
+        Case([1, 2, 5, 6], [2, 2, 3, 3], 2, 1, 1, 1), // remainders differ (h: 0, w: 1)
+        Case([1, 3, 6, 5], [3, 1, 3, 3], 3, 1, 1, 3), // depthwise, uneven remainders
+    ];
+    for (i, Case(xs, ws, s, p, d, g)) in cases.into_iter().enumerate() {
+        let x = randn(xs.iter().product(), 10 + i as u64);
+        let w = randn(ws.iter().product(), 20 + i as u64);
+        let bias = randn(ws[0], 30 + i as u64);
+        let opts = Conv2dOpts {
+            stride: s,
+            padding: p,
+            dilation: d,
+            groups: g,
+        };
+        let y = t(&x, &xs)
+            .conv2d(&t(&w, &ws), Some(&t(&bias, &[ws[0]])), opts)
+            .unwrap();
+        let (mut r, rs) = reference::conv2d(&x, xs, &w, ws, s, p, d, g);
+        let plane = rs[2] * rs[3];
+        for (j, v) in r.iter_mut().enumerate() {
+            *v += bias[(j / plane) % rs[1]];
+        }
+        assert_eq!(y.shape(), rs.to_vec(), "case {i}");
+        assert_close(&vals(&y), &r, 1e-4);
+        // Gradients w.r.t. input, weight and bias.
+        let wt = t(&w, &ws);
+        check_grad(|x| x.conv2d(&wt, None, opts), &x, &xs, 2e-2);
+        let xt = t(&x, &xs);
+        check_grad(|w| xt.conv2d(w, None, opts), &w, &ws, 2e-2);
+        let bt = |b: &super::T| xt.conv2d(&wt, Some(b), opts);
+        check_grad(bt, &bias, &[ws[0]], 2e-2);
+    }
+}
+
+#[test]
+fn conv_transpose2d_shape_values_and_gradients() {
+    let xs = [1, 2, 3, 4];
+    let ws = [2, 3, 3, 3];
+    let x = randn(24, 40);
+    let w = randn(54, 41);
+    let bias = [0.5f32, -1.0, 2.0];
+    let opts = ConvTranspose2dOpts {
+        stride: 2,
+        padding: 1,
+        output_padding: 1,
+    };
+    let y = t(&x, &xs)
+        .conv_transpose2d(&t(&w, &ws), Some(&t(&bias, &[3])), opts)
+        .unwrap();
+    // (H - 1)·s - 2p + k + output_padding = 2·2 - 2 + 3 + 1 = 6, and 8 for W.
+    assert_eq!(y.shape(), vec![1, 3, 6, 8]);
+    let (mut r, _) = reference::conv_transpose2d(&x, xs, &w, ws, 2, 1, 1);
+    for (j, v) in r.iter_mut().enumerate() {
+        *v += bias[(j / 48) % 3];
+    }
+    assert_close(&vals(&y), &r, 1e-4);
+    let wt = t(&w, &ws);
+    check_grad(|x| x.conv_transpose2d(&wt, None, opts), &x, &xs, 2e-2);
+    let xt = t(&x, &xs);
+    check_grad(|w| xt.conv_transpose2d(w, None, opts), &w, &ws, 2e-2);
+    // output_padding must be below the stride, like PyTorch.
+    let bad = ConvTranspose2dOpts {
+        stride: 1,
+        padding: 0,
+        output_padding: 1,
+    };
+    assert!(matches!(
+        xt.conv_transpose2d(&wt, None, bad),
+        Err(Error::Shape { .. })
+    ));
+}
+
+#[test]
+fn conv2d_rejects_bad_shapes_without_panicking() {
+    let x = t(&[0.0; 4], &[1, 1, 2, 2]);
+    let w = t(&[0.0; 9], &[1, 1, 3, 3]);
+    assert!(x.conv2d(&w, None, Conv2dOpts::default()).is_err());
+    let opts = Conv2dOpts {
+        stride: 0,
+        ..Conv2dOpts::default()
+    };
+    assert!(x.conv2d(&w, None, opts).is_err());
+    let w2 = t(&[0.0; 18], &[1, 2, 3, 3]);
+    assert!(x
+        .conv2d(
+            &w2,
+            None,
+            Conv2dOpts {
+                padding: 1,
+                ..Conv2dOpts::default()
+            }
+        )
+        .is_err());
+}
+
+#[test]
+fn max_pool2d_with_padding_hand_values() {
+    // 3x3 input 1..9, kernel 3, stride 2, padding 1 (the ResNet stem pool).
+    let data: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+    let x = var(&data, &[1, 1, 3, 3]);
+    let y = x.tensor().max_pool2d(3, 2, 1).unwrap();
+    assert_eq!(y.shape(), vec![1, 1, 2, 2]);
+    assert_eq!(vals(&y), [5.0, 6.0, 8.0, 9.0]);
+    let g = grad(&y.sum_all().unwrap(), &[&x]).unwrap();
+    assert_eq!(
+        vals(g[0].as_ref().unwrap()),
+        [0., 0., 0., 0., 1., 1., 0., 1., 1.]
+    );
+    // Negative inputs: padding is -inf, not 0.
+    let neg: Vec<f32> = data.iter().map(|v| -v).collect();
+    let y = t(&neg, &[1, 1, 3, 3]).max_pool2d(3, 2, 1).unwrap();
+    assert_eq!(vals(&y), [-1.0, -2.0, -4.0, -5.0]);
+}
+
+#[test]
+fn max_pool2d_ties_and_overlaps_like_pytorch() {
+    // All equal: the whole gradient goes to the first entry of each window.
+    let x = var(&[0.0; 4], &[1, 1, 2, 2]);
+    let y = x.tensor().max_pool2d(2, 2, 0).unwrap();
+    let g = grad(&y.sum_all().unwrap(), &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), [1.0, 0.0, 0.0, 0.0]);
+    // Overlapping windows accumulate on a shared maximum.
+    let x = var(
+        &[0.0, 0.0, 0.0, 0.0, 9.0, 0.0, 0.0, 0.0, 0.0],
+        &[1, 1, 3, 3],
+    );
+    let y = x.tensor().max_pool2d(2, 1, 0).unwrap();
+    assert_eq!(vals(&y), [9.0; 4]);
+    let g = grad(&y.sum_all().unwrap(), &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap())[4], 4.0);
+}
+
+#[test]
+fn max_pool2d_matches_reference() {
+    for (i, (xs, k, s, p)) in [
+        ([2, 3, 7, 6], 3, 2, 1),
+        ([1, 2, 8, 8], 2, 2, 0),
+        ([1, 1, 5, 9], 3, 1, 1),
+        ([1, 2, 9, 7], 3, 3, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let n: usize = xs.iter().product();
+        let data = distinct(n, 50 + i as u64);
+        let x = var(&data, &xs);
+        let y = x.tensor().max_pool2d(k, s, p).unwrap();
+        let (rv, ra, rs) = reference::max_pool2d(&data, xs, k, s, p);
+        assert_eq!(y.shape(), rs.to_vec());
+        assert_eq!(vals(&y), rv);
+        let w = randn(rv.len(), 60 + i as u64);
+        let loss = y.mul(&t(&w, &rs)).unwrap().sum_all().unwrap();
+        let g = grad(&loss, &[&x]).unwrap();
+        let mut expect = vec![0f32; n];
+        for (o, &a) in ra.iter().enumerate() {
+            expect[a] += w[o];
+        }
+        assert_close(&vals(g[0].as_ref().unwrap()), &expect, 1e-6);
+    }
+    let x = t(&[0.0; 9], &[1, 1, 3, 3]);
+    assert!(x.max_pool2d(3, 1, 2).is_err()); // padding above half the kernel
+}
+
+#[test]
+fn nearest_upsample_2_to_3_uses_pytorch_rule() {
+    let x = var(&[1.0, 2.0], &[1, 1, 1, 2]);
+    let y = x.tensor().upsample_nearest2d((1, 3)).unwrap();
+    assert_eq!(vals(&y), [1.0, 1.0, 2.0]);
+    let g = grad(&y.sum_all().unwrap(), &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), [2.0, 1.0]);
+    // 2 -> 4 (exact doubling), 3 -> 2 (downsampling) and 2-D.
+    let y = x.tensor().upsample_nearest2d((1, 4)).unwrap();
+    assert_eq!(vals(&y), [1.0, 1.0, 2.0, 2.0]);
+    let z = t(&[1.0, 2.0, 3.0], &[1, 1, 1, 3]);
+    assert_eq!(vals(&z.upsample_nearest2d((1, 2)).unwrap()), [1.0, 2.0]);
+    let m = t(&[1.0, 2.0, 3.0, 4.0], &[1, 1, 2, 2]);
+    let y = m.upsample_nearest2d((3, 3)).unwrap();
+    assert_eq!(vals(&y), [1., 1., 2., 1., 1., 2., 3., 3., 4.]);
+}
+
+#[test]
+fn nearest_indices_follow_float_scale() {
+    use crate::ops::resize::nearest_indices;
+    assert_eq!(nearest_indices(2, 3), [0, 0, 1]);
+    assert_eq!(nearest_indices(3, 5), [0, 0, 1, 1, 2]);
+    assert_eq!(nearest_indices(5, 3), [0, 1, 3]);
+    assert_eq!(nearest_indices(4, 4), [0, 1, 2, 3]);
+    // 14 -> 20: scale 0.7 in f32, index 10 must still map to 7.
+    assert_eq!(nearest_indices(14, 20)[10], 7);
+}
+
+#[test]
+fn adaptive_pool_and_bilinear_defaults_work() {
+    let x = t(&randn(2 * 3 * 5 * 7, 70), &[2, 3, 5, 7]);
+    assert_eq!(
+        x.adaptive_avg_pool2d((2, 3)).unwrap().shape(),
+        vec![2, 3, 2, 3]
+    );
+    assert_eq!(
+        x.upsample_bilinear2d((10, 4)).unwrap().shape(),
+        vec![2, 3, 10, 4]
+    );
+}

@@ -1,0 +1,60 @@
+//! Variables and reverse-mode gradients on libtorch's autograd engine.
+
+use sfda_core::{Error, Result};
+use tch::Tensor;
+
+use crate::error::TchResultExt;
+use crate::handle::{TchTensor, TchVar};
+
+/// A copy of `t` with its own storage and no autodiff history.
+///
+/// Not `detach_copy`: libtorch records that op in the graph (with a
+/// "not implemented" derivative) when its input requires grad, so its result
+/// is neither a leaf nor usable in a backward pass.
+pub(crate) fn detached_copy(t: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    t.f_detach()?.f_to_dtype(tch::Kind::Float, false, true)
+}
+
+/// A fresh leaf with its own storage (a detached copy of `t`) that requires grad.
+pub(crate) fn var_new(t: &TchTensor) -> Result<TchVar> {
+    detached_copy(&t.0)
+        .and_then(|c| c.f_set_requires_grad(true))
+        .op("var_new")
+        .map(TchVar)
+}
+
+/// Copies `t` into the variable's storage, outside autodiff.
+pub(crate) fn var_set(v: &TchVar, t: &TchTensor) -> Result<()> {
+    let (have, want) = (v.0.size(), t.0.size());
+    if have != want {
+        return Err(Error::shape(
+            "var_set",
+            format!("variable has shape {have:?}, new value has shape {want:?}"),
+        ));
+    }
+    // In-place writes to a leaf that requires grad are only legal (and
+    // unrecorded) under no_grad.
+    let mut leaf = v.0.shallow_clone();
+    tch::no_grad(|| leaf.f_copy_(&t.0)).op("var_set")
+}
+
+/// Gradients of the scalar `loss` w.r.t. `vars`; `None` for a variable that
+/// `loss` does not depend on.
+///
+/// libtorch's engine hands back an *undefined* tensor (not an error) for an
+/// input that the graph never reaches, which is mapped to `None`. A loss that
+/// does not require grad at all (no variable in its history) has no graph to
+/// run, so it is answered without calling the engine. The graph is kept
+/// (`keep_graph = true`) so that, as with candle, several gradients may be
+/// taken from one forward pass; it is freed when the tensors holding it drop.
+pub(crate) fn grad(loss: &TchTensor, vars: &[&TchVar]) -> Result<Vec<Option<TchTensor>>> {
+    if vars.is_empty() || !loss.0.requires_grad() {
+        return Ok(vec![None; vars.len()]);
+    }
+    let leaves: Vec<&Tensor> = vars.iter().map(|v| &v.0).collect();
+    let grads = Tensor::f_run_backward(&[&loss.0], &leaves, true, false).op("grad")?;
+    Ok(grads
+        .into_iter()
+        .map(|g| g.defined().then_some(TchTensor(g)))
+        .collect())
+}

@@ -17,7 +17,9 @@
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod ipsm;
 pub mod job;
+pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;

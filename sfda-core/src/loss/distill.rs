@@ -1,0 +1,138 @@
+//! The [`DistillLoss`] trait: a named, configurable discrepancy between the
+//! frozen teacher `S̃` and the student `S` that the SFDA loop evaluates in
+//! the generator step (eq. 11) and the student step (eq. 12/16), and the
+//! factory of the built-in ones ([`builtin_distill_loss`]).
+//!
+//! A loss returns the *discrepancy* (a non-negative scalar for the
+//! built-ins); the loop applies the weights and signs of eq. 11 and 16
+//! (`L_BNS − α·L_MAE − β·L_DAD^ss + τ·L_DAD^st` for the generator,
+//! `α·L_MAE + β·L_DAD^ss` for the student).
+
+use crate::loss::builtin::{
+    BnsLoss, BnsOptions, DadSsLoss, DadSsOptions, DadStLoss, DadStOptions, MaeLoss, MaeOptions,
+};
+use crate::model::SegOutput;
+use crate::tensor::{Backend, Tensor};
+use crate::{Error, Result};
+
+/// What a distillation loss can read: the outputs of both networks on the
+/// same fake batch, and optionally their outputs on a target batch.
+#[derive(Debug, Clone, Copy)]
+pub struct DistillInputs<'a, B: Backend> {
+    /// The frozen teacher `S̃` on the fake batch `x̃` (with BN statistics
+    /// when a loss [needs them](DistillLoss::needs_bn_stats)).
+    pub teacher_fake: &'a SegOutput<B>,
+    /// The student `S` on the same fake batch.
+    pub student_fake: &'a SegOutput<B>,
+    /// The student on a target batch `x_t` (needed by `L_DAD^st`, eq. 7).
+    pub student_target: Option<&'a SegOutput<B>>,
+    /// The teacher on the target batch (no built-in loss reads it; for
+    /// plugins).
+    pub teacher_target: Option<&'a SegOutput<B>>,
+}
+
+impl<'a, B: Backend> DistillInputs<'a, B> {
+    /// Inputs with the fake-batch outputs only.
+    pub fn new(teacher_fake: &'a SegOutput<B>, student_fake: &'a SegOutput<B>) -> Self {
+        DistillInputs {
+            teacher_fake,
+            student_fake,
+            student_target: None,
+            teacher_target: None,
+        }
+    }
+    /// Adds the student's output on a target batch.
+    pub fn with_student_target(mut self, out: &'a SegOutput<B>) -> Self {
+        self.student_target = Some(out);
+        self
+    }
+    /// Adds the teacher's output on a target batch.
+    pub fn with_teacher_target(mut self, out: &'a SegOutput<B>) -> Self {
+        self.teacher_target = Some(out);
+        self
+    }
+    /// The student-on-target output, or an error naming the loss that needs it.
+    pub fn require_student_target(&self, loss: &str) -> Result<&'a SegOutput<B>> {
+        self.student_target.ok_or_else(|| {
+            Error::msg(format!(
+                "distillation loss '{loss}' needs the student's output on a target batch, but \
+                 DistillInputs::student_target is None"
+            ))
+        })
+    }
+}
+
+/// A distillation loss between teacher and student outputs (object safe:
+/// the loop holds a `Vec<Box<dyn DistillLoss<B>>>`).
+///
+/// ```
+/// # fn demo<B: sfda_core::Backend>(t: &sfda_core::SegOutput<B>, s: &sfda_core::SegOutput<B>)
+/// # -> sfda_core::Result<()> {
+/// use sfda_core::loss::{builtin_distill_loss, DistillInputs};
+/// let options: toml::Value = toml::from_str("space = \"logits\"").unwrap();
+/// let mae = builtin_distill_loss::<B>("mae", &options)?;
+/// let value = mae.compute(&DistillInputs::new(t, s))?.to_scalar()?;
+/// # let _ = value; Ok(()) }
+/// ```
+pub trait DistillLoss<B: Backend>: Send + Sync {
+    /// The loss's name as it appears in configs and logs (`mae`, `dad_ss`...).
+    fn name(&self) -> &str;
+    /// The loss value, a 0-dim tensor differentiable w.r.t. whatever produced
+    /// the inputs.
+    fn compute(&self, inputs: &DistillInputs<'_, B>) -> Result<Tensor<B>>;
+    /// Whether the teacher must be run with `collect_bn_stats` on the fakes.
+    fn needs_bn_stats(&self) -> bool {
+        false
+    }
+    /// Whether [`DistillInputs::student_target`] must be present.
+    fn needs_student_target(&self) -> bool {
+        false
+    }
+}
+
+/// Names accepted by [`builtin_distill_loss`].
+pub const BUILTIN_DISTILL_LOSSES: &[&str] = &["bns", "dad_ss", "dad_st", "mae"];
+
+/// Builds the built-in distillation loss `name` (one of
+/// [`BUILTIN_DISTILL_LOSSES`]) from its TOML options (a table; an empty
+/// table gives the paper's defaults; unknown keys are rejected by name).
+pub fn builtin_distill_loss<B: Backend>(
+    name: &str,
+    options: &toml::Value,
+) -> Result<Box<dyn DistillLoss<B>>> {
+    Ok(match name {
+        "mae" => Box::new(MaeLoss::new(parse_options::<MaeOptions>(name, options)?)),
+        "dad_ss" => Box::new(DadSsLoss::new(parse_options::<DadSsOptions>(
+            name, options,
+        )?)?),
+        "dad_st" => Box::new(DadStLoss::new(parse_options::<DadStOptions>(
+            name, options,
+        )?)?),
+        "bns" => Box::new(BnsLoss::new(parse_options::<BnsOptions>(name, options)?)),
+        other => {
+            return Err(Error::Config {
+                key: other.to_string(),
+                msg: format!(
+                    "unknown distillation loss '{other}'; built-in losses are: {}",
+                    BUILTIN_DISTILL_LOSSES.join(", ")
+                ),
+            })
+        }
+    })
+}
+
+fn parse_options<T: serde::de::DeserializeOwned>(name: &str, options: &toml::Value) -> Result<T> {
+    if !options.is_table() {
+        return Err(Error::Config {
+            key: name.to_string(),
+            msg: format!(
+                "options of loss '{name}' must be a table, got {}",
+                options.type_str()
+            ),
+        });
+    }
+    options.clone().try_into::<T>().map_err(|e| Error::Config {
+        key: name.to_string(),
+        msg: format!("invalid options for loss '{name}': {}", e.message()),
+    })
+}

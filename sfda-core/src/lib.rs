@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -22,6 +23,8 @@ pub mod job;
 pub mod loss;
 pub mod metrics;
 pub mod model;
+pub mod net;
+pub mod nn;
 pub mod optim;
 pub mod registry;
 pub mod rng;

@@ -374,7 +374,8 @@ equivalence!(conv_transpose2d, conv_case(true), TOL_CONV, grad = true, |xs| {
     xs[0].conv_transpose2d(&xs[1], Some(&xs[2]), ConvTranspose2dOpts { stride, padding, output_padding })
 });
 equivalence!(conv2d_no_bias, conv_case(false), TOL_CONV, grad = true, |xs| {
-    xs[0].conv2d(&xs[1], None, Conv2dOpts { padding: 1, ..Conv2dOpts::default() })
+    let groups = xs[3].to_vec()?[0] as usize;
+    xs[0].conv2d(&xs[1], None, Conv2dOpts { padding: 1, groups, ..Conv2dOpts::default() })
 });
 equivalence!(max_pool2d, image(9), TOL_EXACT, grad = true, |xs| {
     let s = xs[0].shape();

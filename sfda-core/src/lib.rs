@@ -16,6 +16,7 @@
 
 pub mod checkpoint;
 pub mod data;
+pub mod algo;
 pub mod device;
 pub mod error;
 pub mod ipsm;
@@ -29,6 +30,7 @@ pub mod optim;
 pub mod registry;
 pub mod rng;
 pub mod tensor;
+pub mod train;
 
 pub use device::DeviceSpec;
 pub use error::{Context, Error, Result};

@@ -27,6 +27,7 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
                     Ok(JobOutput::Probe { millis, value, .. }) => {
                         format!("{d}: ok ({millis:.1} ms, value {value:.4})")
                     }
+                    Ok(_) => format!("{d}: unexpected job output"),
                     Err(e) => format!("{d}: FAILED: {e}"),
                 };
                 probes.push(r);

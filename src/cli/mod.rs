@@ -1,6 +1,13 @@
 //! Command-line interface: one file per command group.
 
+mod adapt;
 mod backends;
+mod common;
+mod data;
+mod demo;
+mod eval;
+mod predict;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +23,20 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The main job: generate the embedded benchmark, train (or reuse) the
+    /// small source model, adapt it source-free, print the before/after table.
+    Demo(demo::DemoArgs),
+    /// Source-free adaptation of a source checkpoint to target images.
+    Adapt(adapt::AdaptArgs),
+    /// Train a source model on labelled data.
+    TrainSource(train::TrainSourceArgs),
+    /// Evaluate a checkpoint on labelled data (per-class IoU, mIoU, PA, mPA).
+    Eval(eval::EvalArgs),
+    /// Write colourised predictions and side-by-side grids.
+    Predict(predict::PredictArgs),
+    /// Synthetic data, dataset statistics and previews.
+    #[command(subcommand)]
+    Data(data::DataCommand),
     /// List compiled backends, their versions and usable devices.
     Backends(backends::BackendsArgs),
 }
@@ -23,6 +44,12 @@ pub enum Command {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Adapt(a) => adapt::run(a),
+        Command::TrainSource(a) => train::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Data(c) => data::run(c),
         Command::Backends(a) => backends::run(a),
     }
 }

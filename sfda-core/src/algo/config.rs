@@ -1,0 +1,348 @@
+//! The adaptation config (TOML): every weight, switch, optimizer and
+//! schedule of the SFDA loop, with the paper's values as defaults. Unknown
+//! keys are rejected with their name (serde `deny_unknown_fields`).
+//!
+//! Where the paper is silent, the defaults are our choices (see README,
+//! "Choices where the paper is silent"): the step ratio, how the student's
+//! BatchNorm treats fake batches, the attention feature scaling and the
+//! learning rates of the generator and discriminator.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::loss::MaxSquareOptions;
+use crate::optim::{AdamConfig, SgdConfig};
+use crate::{Error, Result};
+
+/// The loss weights of eq. 11 and 16.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LossWeights {
+    /// α: weight of `L_MAE` (paper: 1.0).
+    pub alpha: f64,
+    /// β: weight of `L_DAD^ss` (paper: 0.5).
+    pub beta: f64,
+    /// τ: weight of `L_DAD^st` in the generator objective (paper: τ = β = 0.5).
+    pub tau: f64,
+    /// γ: weight of the adversarial IPSM term (paper: 0.01).
+    pub gamma: f64,
+    /// Weight of `L_BNS` in the generator objective (paper: 1).
+    pub bns: f64,
+    /// Weight of `L_TAR` (MaxSquare) in the student objective (paper: 1).
+    pub target: f64,
+}
+
+impl Default for LossWeights {
+    fn default() -> Self {
+        LossWeights {
+            alpha: 1.0,
+            beta: 0.5,
+            tau: 0.5,
+            gamma: 0.01,
+            bns: 1.0,
+            target: 1.0,
+        }
+    }
+}
+
+/// Ablation switches (the paper's Tables 1, 3 and 4).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ablation {
+    /// Use `L_BNS` in the generator step.
+    pub bns: bool,
+    /// Use the dual attention distillation losses (`L_DAD^ss`, `L_DAD^st`).
+    pub dad: bool,
+    /// Use IPSM (discriminator + adversarial term); off = "SFDA w/o IPSM".
+    pub ipsm: bool,
+    /// Transfer only: no target losses and no target data; the source model
+    /// is distilled into the student through the generator alone.
+    pub transfer_only: bool,
+    /// In transfer-only mode, start the student from random weights (`true`,
+    /// the paper's "new model") or from a copy of the source model.
+    pub fresh_student: bool,
+}
+
+impl Default for Ablation {
+    fn default() -> Self {
+        Ablation {
+            bns: true,
+            dad: true,
+            ipsm: true,
+            transfer_only: false,
+            fresh_student: true,
+        }
+    }
+}
+
+/// How the student's BatchNorm layers treat fake batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FakeBn {
+    /// Normalise fakes with their own batch statistics and leave the running
+    /// statistics alone (default: the running statistics track the target
+    /// domain only, and are not polluted by fakes).
+    Batch,
+    /// Normalise fakes with the running statistics (as the teacher does).
+    Running,
+}
+
+/// Sizes of the generator and discriminator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetSize {
+    /// The paper's DCGAN widths.
+    Paper,
+    /// Narrow widths for CPU work.
+    Mini,
+}
+
+/// The whole adaptation config.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdaptConfig {
+    /// Student steps.
+    pub iterations: usize,
+    /// Target images per student step (paper: 8; IPSM needs ≥ 2).
+    pub batch_size: usize,
+    /// Fake images per generator/student step.
+    pub fake_batch_size: usize,
+    /// Fake image size `[height, width]` (paper: 128×256, half the targets).
+    pub fake_size: [usize; 2],
+    /// Resize target images to `[width, height]` (paper: 512×256); none keeps them.
+    pub target_size: Option<[u32; 2]>,
+    /// Seed of every random choice (latents, data order, init).
+    pub seed: u64,
+    /// Latent dimension of the generator (paper: 256).
+    pub latent_dim: usize,
+    /// Generator/discriminator widths.
+    pub net_size: NetSize,
+    /// A generator step every this many student steps (1 = alternate).
+    pub generator_every: usize,
+    /// Generator steps each time it steps.
+    pub generator_steps: usize,
+    /// Generator-only steps (BNS and the teacher–student discrepancy) before
+    /// the student starts moving.
+    pub generator_warmup: usize,
+    /// Discriminator steps per student step (IPSM).
+    pub discriminator_steps: usize,
+    /// Patches per side, K (paper: 3, 4 or 5).
+    pub k: usize,
+    /// Loss weights.
+    pub weights: LossWeights,
+    /// Ablation switches.
+    pub ablation: Ablation,
+    /// Student BatchNorm on fake batches.
+    pub student_bn_on_fake: FakeBn,
+    /// MaxSquare (`L_TAR`, eq. 2) options.
+    pub maxsquare: MaxSquareOptions,
+    /// Options of the built-in distillation losses, by name
+    /// (`[losses.dad_ss] feature_scale = ...`); see `sfda_core::loss`.
+    pub losses: toml::Table,
+    /// Student optimizer (paper: SGD Nesterov, lr 2.5e-4, momentum 0.9, wd 1e-4).
+    pub student_optim: SgdConfig,
+    /// Power of the student's polynomial LR decay (paper: 0.9).
+    pub poly_power: f64,
+    /// Generator optimizer (paper says Adam lr 0.1; we default to 1e-3).
+    pub generator_optim: AdamConfig,
+    /// Discriminator optimizer (paper says Adam lr 0.1; we default to 1e-4).
+    pub discriminator_optim: AdamConfig,
+    /// Write resumable state every this many steps (0: never).
+    pub checkpoint_every: usize,
+    /// Evaluate on the target validation set every this many steps (0: only at the end).
+    pub eval_every: usize,
+    /// Plugin libraries to load (paths), in addition to `--plugin`.
+    pub plugins: Vec<String>,
+    /// Extra (e.g. plugin) distillation losses.
+    pub extra_losses: Vec<ExtraLoss>,
+}
+
+/// A distillation loss added by name (a plugin or a built-in used twice),
+/// with its weights in the generator and student objectives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraLoss {
+    /// Registered loss name.
+    pub name: String,
+    /// Weight in the generator objective (negative: the generator maximises it).
+    #[serde(default)]
+    pub generator_weight: f64,
+    /// Weight in the student objective.
+    #[serde(default)]
+    pub student_weight: f64,
+    /// The loss's own options.
+    #[serde(default = "empty_table")]
+    pub options: toml::Value,
+}
+
+fn empty_table() -> toml::Value {
+    toml::Value::Table(toml::Table::new())
+}
+
+impl Default for AdaptConfig {
+    fn default() -> Self {
+        AdaptConfig {
+            iterations: 2000,
+            batch_size: 8,
+            fake_batch_size: 8,
+            fake_size: [128, 256],
+            target_size: Some([512, 256]),
+            seed: 0,
+            latent_dim: 256,
+            net_size: NetSize::Paper,
+            generator_every: 1,
+            generator_steps: 1,
+            generator_warmup: 0,
+            discriminator_steps: 1,
+            k: 4,
+            weights: LossWeights::default(),
+            ablation: Ablation::default(),
+            student_bn_on_fake: FakeBn::Batch,
+            maxsquare: MaxSquareOptions::default(),
+            losses: toml::Table::new(),
+            student_optim: SgdConfig::default(),
+            poly_power: 0.9,
+            generator_optim: AdamConfig {
+                lr: 1e-3,
+                beta1: 0.5,
+                ..AdamConfig::default()
+            },
+            discriminator_optim: AdamConfig {
+                lr: 1e-4,
+                beta1: 0.5,
+                ..AdamConfig::default()
+            },
+            checkpoint_every: 100,
+            eval_every: 0,
+            plugins: Vec::new(),
+            extra_losses: Vec::new(),
+        }
+    }
+}
+
+impl AdaptConfig {
+    /// Parses a TOML config; unknown keys and bad values are errors naming
+    /// the key.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let cfg: AdaptConfig = toml::from_str(text).map_err(|e| {
+            let span = e
+                .span()
+                .map(|s| format!(" (at byte {})", s.start))
+                .unwrap_or_default();
+            Error::Config {
+                key: origin.to_string(),
+                msg: format!("{}{span}", e.message()),
+            }
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Checks values a type cannot express.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |key: &str, msg: String| {
+            Err(Error::Config {
+                key: key.to_string(),
+                msg,
+            })
+        };
+        if self.iterations == 0 {
+            return bad("iterations", "must be at least 1".into());
+        }
+        if self.batch_size == 0 || self.fake_batch_size == 0 {
+            return bad("batch_size", "batch sizes must be at least 1".into());
+        }
+        if self.ablation.ipsm && !self.ablation.transfer_only && self.batch_size < 2 {
+            return bad(
+                "batch_size",
+                "IPSM ranks patches across the batch: it needs at least 2 target images".into(),
+            );
+        }
+        if self.k == 0 {
+            return bad("k", "must be at least 1 (paper: 3, 4 or 5)".into());
+        }
+        if self.generator_every == 0 {
+            return bad("generator_every", "must be at least 1".into());
+        }
+        if self.fake_size.contains(&0) {
+            return bad("fake_size", "both sides must be positive".into());
+        }
+        for (k, v) in [
+            ("weights.alpha", self.weights.alpha),
+            ("weights.beta", self.weights.beta),
+            ("weights.tau", self.weights.tau),
+            ("weights.gamma", self.weights.gamma),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(k, format!("must be a finite, non-negative number, got {v}"));
+            }
+        }
+        for (k, lr) in [
+            ("student_optim.lr", self.student_optim.lr),
+            ("generator_optim.lr", self.generator_optim.lr),
+            ("discriminator_optim.lr", self.discriminator_optim.lr),
+        ] {
+            if !(lr.is_finite() && lr > 0.0) {
+                return bad(k, format!("must be positive, got {lr}"));
+            }
+        }
+        for name in self.losses.keys() {
+            if !crate::loss::BUILTIN_DISTILL_LOSSES.contains(&name.as_str()) {
+                return bad(
+                    &format!("losses.{name}"),
+                    format!(
+                        "no built-in loss called '{name}'; options can be given for: {}",
+                        crate::loss::BUILTIN_DISTILL_LOSSES.join(", ")
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The options table of built-in loss `name` (empty when not given).
+    pub fn loss_options(&self, name: &str) -> toml::Value {
+        self.losses
+            .get(name)
+            .cloned()
+            .unwrap_or_else(empty_table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = AdaptConfig::default();
+        assert_eq!((c.weights.alpha, c.weights.beta, c.weights.tau, c.weights.gamma), (1.0, 0.5, 0.5, 0.01));
+        assert_eq!(c.student_optim.lr, 2.5e-4);
+        assert!(c.student_optim.nesterov);
+        assert_eq!(c.batch_size, 8);
+        assert_eq!(c.latent_dim, 256);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = AdaptConfig::from_toml("iterations = 3\n[weights]\nalpha = 1.0\nbetta = 2.0\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("betta"), "{e}");
+    }
+
+    #[test]
+    fn impossible_values_are_rejected() {
+        assert!(AdaptConfig::from_toml("k = 0", "x").is_err());
+        assert!(AdaptConfig::from_toml("batch_size = 1", "x").is_err());
+        let e = AdaptConfig::from_toml("[losses.maee]\n", "x").unwrap_err().to_string();
+        assert!(e.contains("losses.maee"), "{e}");
+    }
+}

@@ -1,0 +1,104 @@
+//! The weighted distillation terms of one run: which built-in losses are on
+//! (from α, β, τ and the ablation switches) plus extra (plugin) losses, each
+//! with its weight in the generator objective (eq. 11) and in the student
+//! objective (eq. 16).
+
+use crate::algo::config::AdaptConfig;
+use crate::loss::{builtin_distill_loss, DistillInputs, DistillLoss};
+use crate::tensor::{Backend, Tensor};
+use crate::Result;
+
+/// One distillation term and its two weights.
+pub struct WeightedLoss<B: Backend> {
+    /// The loss.
+    pub loss: Box<dyn DistillLoss<B>>,
+    /// Weight in the generator objective (negative: G maximises the term).
+    pub generator_weight: f64,
+    /// Weight in the student objective.
+    pub student_weight: f64,
+}
+
+/// Resolves a loss name that is not built in (plugins); the CLI passes the
+/// registry lookup, tests pass `None`.
+pub type LossResolver<'a, B> =
+    Option<&'a dyn Fn(&str, &toml::Value) -> Result<Box<dyn DistillLoss<B>>>>;
+
+/// The distillation terms of `cfg`:
+///
+/// | term | generator (eq. 11) | student (eq. 16) |
+/// |---|---|---|
+/// | `L_BNS` (eq. 4) | `+1` | – |
+/// | `L_MAE` (eq. 5) | `−α` | `+α` |
+/// | `L_DAD^ss` (eq. 6) | `−β` | `+β` |
+/// | `L_DAD^st` (eq. 7) | `+τ` | – (not in transfer-only mode) |
+pub fn distill_terms<B: Backend>(
+    cfg: &AdaptConfig,
+    resolve: LossResolver<'_, B>,
+) -> Result<Vec<WeightedLoss<B>>> {
+    let w = &cfg.weights;
+    let a = &cfg.ablation;
+    let mut out = Vec::new();
+    let mut push = |name: &str, g: f64, s: f64| -> Result<()> {
+        if g != 0.0 || s != 0.0 {
+            out.push(WeightedLoss {
+                loss: builtin_distill_loss::<B>(name, &cfg.loss_options(name))?,
+                generator_weight: g,
+                student_weight: s,
+            });
+        }
+        Ok(())
+    };
+    if a.bns {
+        push("bns", w.bns, 0.0)?;
+    }
+    push("mae", -w.alpha, w.alpha)?;
+    if a.dad {
+        push("dad_ss", -w.beta, w.beta)?;
+        if !a.transfer_only {
+            push("dad_st", w.tau, 0.0)?;
+        }
+    }
+    for extra in &cfg.extra_losses {
+        let loss = match builtin_distill_loss::<B>(&extra.name, &extra.options) {
+            Ok(l) => l,
+            Err(builtin_err) => match resolve {
+                Some(r) => r(&extra.name, &extra.options)?,
+                None => return Err(builtin_err),
+            },
+        };
+        out.push(WeightedLoss {
+            loss,
+            generator_weight: extra.generator_weight,
+            student_weight: extra.student_weight,
+        });
+    }
+    Ok(out)
+}
+
+/// `Σ weight(term)·term` over the terms whose weight is non-zero, with each
+/// term's value recorded (for logs) under its name.
+pub fn weighted_sum<B: Backend>(
+    terms: &[WeightedLoss<B>],
+    inputs: &DistillInputs<'_, B>,
+    weight: impl Fn(&WeightedLoss<B>) -> f64,
+    values: &mut Vec<(String, f32)>,
+) -> Result<Option<Tensor<B>>> {
+    let mut total: Option<Tensor<B>> = None;
+    for t in terms {
+        let w = weight(t);
+        if w == 0.0 {
+            continue;
+        }
+        if t.loss.needs_student_target() && inputs.student_target.is_none() {
+            continue;
+        }
+        let v = t.loss.compute(inputs)?;
+        values.push((t.loss.name().to_string(), v.to_scalar()?));
+        let wv = v.scale(w)?;
+        total = Some(match total {
+            Some(acc) => acc.add(&wv)?,
+            None => wv,
+        });
+    }
+    Ok(total)
+}

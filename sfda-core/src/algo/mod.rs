@@ -1,0 +1,28 @@
+//! The SFDA algorithm (Liu, Zhang & Wang, CVPR 2021, §3.2–3.3), written once
+//! against [`Backend`](crate::Backend): the config ([`AdaptConfig`]), the
+//! distillation terms ([`distill_terms`]), one iteration ([`Sfda`]) and the
+//! resumable driver with its report ([`run_adaptation`]).
+
+mod config;
+mod cursor;
+mod losses;
+mod models;
+mod pictures;
+mod report;
+mod run;
+mod sfda;
+mod state;
+
+pub use config::{AdaptConfig, Ablation, ExtraLoss, FakeBn, LossWeights, NetSize};
+pub use cursor::Cursor;
+pub use losses::{distill_terms, weighted_sum, LossResolver, WeightedLoss};
+pub use models::{fake_to_input, SfdaModels};
+pub use report::{AdaptReport, MethodScores};
+pub use run::{build_run, method_name, run_adaptation, AdaptInputs, AdaptSummary};
+pub use sfda::{Sfda, StepLosses};
+pub use state::{load_run_state, load_tensors, save_run_state, save_tensors, RunState};
+
+/// `name value` pairs joined for logs and reports.
+pub fn run_loss_line(values: &[(String, f32)]) -> String {
+    values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
+}

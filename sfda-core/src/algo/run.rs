@@ -1,0 +1,345 @@
+//! Building an adaptation run from a source checkpoint and driving it to the
+//! end: warm-up, iterations with a progress bar showing every loss term,
+//! resumable state every `checkpoint_every` steps, evaluation before and
+//! after, the adapted checkpoint, the report and the pictures.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::algo::config::{AdaptConfig, NetSize};
+use crate::algo::losses::{distill_terms, LossResolver};
+use crate::algo::models::SfdaModels;
+use crate::algo::pictures::{fake_grid, loss_curves};
+use crate::algo::report::{AdaptReport, MethodScores};
+use crate::algo::sfda::Sfda;
+use crate::algo::state::{load_run_state, load_tensors, save_run_state, save_tensors, RunState};
+use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
+use crate::data::{ClassSet, DataLoader};
+use crate::ipsm::EntropyRanker;
+use crate::model::NamedVar;
+use crate::net::{build_seg_model, DcganGenerator, DiscriminatorConfig, GeneratorConfig, PatchDiscriminator};
+use crate::nn::VarStore;
+use crate::optim::Optimizer;
+use crate::rng::SeedRng;
+use crate::tensor::{Backend, Tensor};
+use crate::train::{evaluate, progress_bar, JsonLog};
+use crate::{Error, Result};
+
+/// Builds the four networks and the losses of a run: the teacher and the
+/// student from the source checkpoint (a fresh student in transfer-only mode
+/// with `fresh_student`), a new generator and discriminator.
+pub fn build_run<B: Backend>(
+    cfg: &AdaptConfig,
+    source: &Path,
+    dev: &B::Device,
+    resolve: LossResolver<'_, B>,
+) -> Result<Sfda<B>> {
+    cfg.validate()?;
+    let seed = |label: &str| SeedRng::derive(cfg.seed, label).next_u64();
+    let tvs = VarStore::<B>::new(dev.clone(), seed("teacher"));
+    let (teacher, meta) = load_seg_model::<B>(source, &tvs.root())?;
+    let svs = VarStore::<B>::new(dev.clone(), seed("student"));
+    let student = if cfg.ablation.transfer_only && cfg.ablation.fresh_student {
+        build_seg_model::<B>(&meta.arch, meta.num_classes, &svs.root())?
+    } else {
+        load_seg_model::<B>(source, &svs.root())?.0
+    };
+    let (h, w) = (cfg.fake_size[0], cfg.fake_size[1]);
+    let mut gcfg = match cfg.net_size {
+        NetSize::Paper => GeneratorConfig::paper((h, w)),
+        NetSize::Mini => GeneratorConfig::mini((h, w)),
+    };
+    gcfg.latent_dim = cfg.latent_dim;
+    let gvs = VarStore::<B>::new(dev.clone(), seed("generator"));
+    let generator = Box::new(DcganGenerator::new(&gvs.root(), &gcfg)?);
+    let discriminator: Option<Box<dyn crate::model::Discriminator<B>>> =
+        if cfg.ablation.ipsm && !cfg.ablation.transfer_only {
+            let dcfg = match cfg.net_size {
+                NetSize::Paper => DiscriminatorConfig::paper(meta.num_classes, cfg.k),
+                NetSize::Mini => DiscriminatorConfig::mini(meta.num_classes, cfg.k),
+            };
+            let dvs = VarStore::<B>::new(dev.clone(), seed("discriminator"));
+            Some(Box::new(PatchDiscriminator::new(&dvs.root(), &dcfg)?))
+        } else {
+            None
+        };
+    let terms = distill_terms::<B>(cfg, resolve)?;
+    let models = SfdaModels {
+        teacher,
+        student,
+        generator,
+        discriminator,
+        source_meta: meta,
+    };
+    Ok(Sfda::new(cfg.clone(), models, terms, Box::new(EntropyRanker), dev.clone()))
+}
+
+/// Data and output of [`run_adaptation`].
+pub struct AdaptInputs<'a> {
+    /// The source checkpoint (for provenance).
+    pub source: &'a Path,
+    /// Unlabelled target images (unused in transfer-only mode).
+    pub target: Option<&'a DataLoader>,
+    /// Labelled evaluation set (target val; source val in transfer-only mode).
+    pub val: Option<&'a DataLoader>,
+    /// Class set to report on.
+    pub class_set: ClassSet,
+    /// Output folder.
+    pub out: &'a Path,
+    /// Continue from `out/state` if it exists.
+    pub resume: bool,
+    /// Draw progress bars.
+    pub progress: bool,
+    /// Stop after this many iterations of this invocation (to test resuming);
+    /// `None` runs to the end.
+    pub stop_after: Option<usize>,
+}
+
+/// What [`run_adaptation`] wrote and measured.
+#[derive(Debug, Clone)]
+pub struct AdaptSummary {
+    /// The adapted checkpoint.
+    pub checkpoint: PathBuf,
+    /// The report (also written as `report.md` and `report.json`).
+    pub report: AdaptReport,
+    /// Whether the run reached `iterations` (false after `stop_after`).
+    pub finished: bool,
+}
+
+fn config_hash(cfg: &AdaptConfig) -> String {
+    let text = serde_json::to_string(cfg).unwrap_or_default();
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+fn prefixed<B: Backend>(prefix: &str, vars: Vec<NamedVar<B>>) -> Vec<(String, Tensor<B>)> {
+    vars.into_iter()
+        .map(|v| (format!("{prefix}.{}", v.name), v.var.tensor()))
+        .collect()
+}
+
+fn all_tensors<B: Backend>(run: &Sfda<B>) -> Result<Vec<(String, Tensor<B>)>> {
+    let m = &run.models;
+    let mut out = prefixed("student", m.student.named_vars());
+    out.extend(prefixed("generator", m.generator.named_vars()));
+    if let Some(d) = &m.discriminator {
+        out.extend(prefixed("discriminator", d.named_vars()));
+    }
+    for (n, t) in run.student_opt.state()? {
+        out.push((format!("opt_student.{n}"), t));
+    }
+    for (n, t) in run.generator_opt.state()? {
+        out.push((format!("opt_generator.{n}"), t));
+    }
+    if let Some(o) = &run.discriminator_opt {
+        for (n, t) in o.state()? {
+            out.push((format!("opt_discriminator.{n}"), t));
+        }
+    }
+    Ok(out)
+}
+
+fn save_state<B: Backend>(run: &Sfda<B>, dir: &Path, log: &[serde_json::Value]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Tensors first, then the JSON that marks the state complete.
+    save_tensors(&dir.join("tensors.safetensors"), &all_tensors(run)?)?;
+    let (rng_seed, rng_word_pos) = run.rng.state();
+    save_run_state(
+        &dir.join("state.json"),
+        &RunState {
+            iteration: run.iteration,
+            warmup_done: run.warmup_done,
+            rng_seed,
+            rng_word_pos,
+            cursor: run.cursor,
+            log: log.to_vec(),
+            config_hash: config_hash(&run.cfg),
+        },
+    )
+}
+
+fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_json::Value>> {
+    let state = load_run_state(&dir.join("state.json"))?;
+    if state.config_hash != config_hash(&run.cfg) {
+        return Err(Error::Checkpoint {
+            path: dir.join("state.json"),
+            msg: "was written with a different config; resume with the same config, or start a new --out folder".into(),
+        });
+    }
+    let tensors = load_tensors::<B>(&dir.join("tensors.safetensors"), &run.device)?;
+    let set = |prefix: &str, vars: Vec<NamedVar<B>>| -> Result<()> {
+        for v in vars {
+            let key = format!("{prefix}.{}", v.name);
+            let t = tensors.get(&key).ok_or_else(|| Error::Checkpoint {
+                path: dir.join("tensors.safetensors"),
+                msg: format!("missing tensor '{key}'"),
+            })?;
+            v.var.set(t)?;
+        }
+        Ok(())
+    };
+    set("student", run.models.student.named_vars())?;
+    set("generator", run.models.generator.named_vars())?;
+    if let Some(d) = &run.models.discriminator {
+        set("discriminator", d.named_vars())?;
+    }
+    let opt_state = |prefix: &str| -> Vec<(String, Tensor<B>)> {
+        tensors
+            .iter()
+            .filter_map(|(k, t)| k.strip_prefix(&format!("{prefix}.")).map(|n| (n.to_string(), t.clone())))
+            .collect()
+    };
+    run.student_opt.load_state(&opt_state("opt_student"))?;
+    run.generator_opt.load_state(&opt_state("opt_generator"))?;
+    if let Some(o) = run.discriminator_opt.as_mut() {
+        o.load_state(&opt_state("opt_discriminator"))?;
+    }
+    run.iteration = state.iteration;
+    run.warmup_done = state.warmup_done;
+    run.rng = SeedRng::from_state(state.rng_seed, state.rng_word_pos);
+    run.cursor = state.cursor;
+    Ok(state.log)
+}
+
+fn loss_message(values: &[(String, f32)]) -> String {
+    values
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.3}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `run` to `cfg.iterations` (or `stop_after`), writing into `inputs.out`:
+/// `adapted.safetensors` (+ sidecar), `report.md`, `report.json`,
+/// `train_log.json`, `fakes.png` (fakes with the teacher's predictions, the
+/// paper's Fig. 7), `loss_curves.png`, and `state/` for `--resume`.
+pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -> Result<AdaptSummary> {
+    let out = inputs.out;
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let state_dir = out.join("state");
+    let mut log_records = Vec::new();
+    if inputs.resume && state_dir.join("state.json").exists() {
+        log_records = restore_state(run, &state_dir)?;
+    }
+    let mut log = JsonLog::new(&out.join("train_log.json"), log_records);
+    let dev = run.device.clone();
+    let before = match inputs.val {
+        Some(v) => Some(evaluate(run.models.teacher.as_ref(), v, inputs.class_set, &dev, inputs.progress)?.metrics),
+        None => None,
+    };
+    if !run.cfg.ablation.transfer_only && inputs.target.is_none() {
+        return Err(Error::Config {
+            key: "target".into(),
+            msg: "adaptation needs target images (or set ablation.transfer_only = true)".into(),
+        });
+    }
+    let t0 = Instant::now();
+    let total = (run.cfg.generator_warmup + run.cfg.iterations) as u64;
+    let bar = progress_bar(total, "adapt", inputs.progress);
+    bar.set_position((run.warmup_done + run.iteration) as u64);
+    let mut done_now = 0usize;
+    let stop = |n: usize| inputs.stop_after.is_some_and(|s| n >= s);
+    let mut last_values = Vec::new();
+    while run.warmup_done < run.cfg.generator_warmup && !stop(done_now) {
+        let v = run.warmup_step()?;
+        bar.set_message(format!("warm-up {}", loss_message(&v)));
+        bar.inc(1);
+        done_now += 1;
+    }
+    while run.iteration < run.cfg.iterations && !stop(done_now) {
+        let values = run.iterate(inputs.target)?;
+        bar.set_message(loss_message(&values));
+        bar.inc(1);
+        done_now += 1;
+        let mut rec = serde_json::json!({ "step": run.iteration });
+        for (k, v) in &values {
+            rec[k] = serde_json::json!(v);
+        }
+        last_values = values;
+        let it = run.iteration;
+        if run.cfg.eval_every > 0 && it % run.cfg.eval_every == 0 && it < run.cfg.iterations {
+            if let Some(v) = inputs.val {
+                let m = evaluate(run.models.student.as_ref(), v, inputs.class_set, &dev, false)?.metrics;
+                rec["val_miou"] = serde_json::json!(m.miou * 100.0);
+                bar.println(format!("step {it}: val mIoU {:.2}", m.miou * 100.0));
+            }
+        }
+        log.push(rec)?;
+        if run.cfg.checkpoint_every > 0 && it % run.cfg.checkpoint_every == 0 {
+            save_state(run, &state_dir, log.records())?;
+        }
+    }
+    bar.finish_and_clear();
+    let finished = run.iteration >= run.cfg.iterations && run.warmup_done >= run.cfg.generator_warmup;
+    if !finished {
+        save_state(run, &state_dir, log.records())?;
+    }
+    let after = match (inputs.val, finished) {
+        (Some(v), true) => Some(evaluate(run.models.student.as_ref(), v, inputs.class_set, &dev, inputs.progress)?.metrics),
+        _ => None,
+    };
+    let ckpt = out.join("adapted.safetensors");
+    if finished {
+        let src = &run.models.source_meta;
+        let meta = CheckpointMeta {
+            provenance: Provenance {
+                backend: B::NAME.into(),
+                device: B::device_spec(&dev).to_string(),
+                command: "adapt".into(),
+                data: inputs.target.map(|t| t.dataset().describe()).unwrap_or_default(),
+                seed: Some(run.cfg.seed),
+                iterations: Some(run.iteration as u64),
+                parent: Some(inputs.source.display().to_string()),
+                ..Provenance::default()
+            },
+            ..src.clone()
+        };
+        checkpoint::save(&ckpt, run.models.student.as_ref(), &meta)?;
+        fake_grid(run, &out.join("fakes.png"), 6)?;
+        loss_curves(log.records(), &out.join("loss_curves.png"))?;
+    }
+    let report = AdaptReport {
+        method: method_name(&run.cfg),
+        backend: B::NAME.into(),
+        device: B::device_spec(&dev).to_string(),
+        source: inputs.source.display().to_string(),
+        iterations: run.iteration,
+        seconds: t0.elapsed().as_secs_f64(),
+        class_set: inputs.class_set,
+        before: before.map(|m| MethodScores { name: "source only".into(), metrics: m }),
+        after: after.map(|m| MethodScores { name: method_name(&run.cfg), metrics: m }),
+        final_losses: last_values,
+        config: run.cfg.clone(),
+    };
+    if finished {
+        report.write(out)?;
+    }
+    Ok(AdaptSummary {
+        checkpoint: ckpt,
+        report,
+        finished,
+    })
+}
+
+/// The method's name in tables (`SFDA`, `SFDA (w/o IPSM)`, `transfer only (BNS+DAD)`...).
+pub fn method_name(cfg: &AdaptConfig) -> String {
+    let a = &cfg.ablation;
+    if a.transfer_only {
+        let parts: Vec<&str> = [("BNS", a.bns), ("DAD", a.dad)]
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| *n)
+            .collect();
+        let what = if parts.is_empty() { "MAE".to_string() } else { parts.join("+") };
+        return format!("transfer only ({what})");
+    }
+    if a.ipsm {
+        "SFDA".into()
+    } else {
+        "SFDA (w/o IPSM)".into()
+    }
+}

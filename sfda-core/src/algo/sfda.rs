@@ -1,0 +1,310 @@
+//! One SFDA iteration (paper §3.2–3.3), written once against [`Backend`]:
+//!
+//! 1. **Generator step** (only `G` moves; eq. 11):
+//!    `min_G  L_BNS − α·L_MAE − β·L_DAD^ss + τ·L_DAD^st`.
+//! 2. **Student step** (only `S` moves; eq. 16 without `D`'s part):
+//!    `min_S  L_TAR + α·L_MAE + β·L_DAD^ss + γ·L_ADV` with the fakes detached.
+//! 3. **Discriminator step** (only `D` moves; eq. 15): IPSM labels the
+//!    `K×K` patches of the student's target predictions easy/hard by entropy
+//!    ranking (eq. 13–14) and `D` learns to tell them apart.
+//!
+//! Which network moves is decided by the variables each step differentiates
+//! with respect to; nothing on the path from `G` through the frozen teacher
+//! (including its BN statistics, for `L_BNS`) is detached.
+
+use crate::algo::config::{AdaptConfig, FakeBn};
+use crate::algo::cursor::Cursor;
+use crate::algo::losses::{weighted_sum, WeightedLoss};
+use crate::algo::models::{fake_to_input, SfdaModels};
+use crate::data::DataLoader;
+use crate::ipsm::{split_patches, PatchRanker};
+use crate::loss::{discriminator_loss, fool_loss, maxsquare_loss, AdvReduction, DistillInputs};
+use crate::model::{BnMode, ForwardOpts, SegOutput};
+use crate::optim::{Adam, Optimizer, PolyLr, Sgd};
+use crate::rng::SeedRng;
+use crate::tensor::{grad, Backend, Tensor, Var};
+use crate::train::batch_images;
+use crate::{Error, Result};
+
+/// Loss values of one step, by name, for logs and progress bars.
+pub type StepLosses = Vec<(String, f32)>;
+
+/// A running SFDA adaptation: networks, optimizers, losses, RNG and data cursor.
+pub struct Sfda<B: Backend> {
+    /// The configuration.
+    pub cfg: AdaptConfig,
+    /// The networks.
+    pub models: SfdaModels<B>,
+    /// Distillation terms with their generator/student weights.
+    pub terms: Vec<WeightedLoss<B>>,
+    /// The IPSM patch ranker.
+    pub ranker: Box<dyn PatchRanker<B>>,
+    /// Student optimizer (SGD, Nesterov) and its schedule.
+    pub student_opt: Sgd<B>,
+    /// Polynomial decay of the student's learning rate.
+    pub student_lr: PolyLr,
+    /// Generator optimizer.
+    pub generator_opt: Adam<B>,
+    /// Discriminator optimizer (when IPSM is on).
+    pub discriminator_opt: Option<Adam<B>>,
+    /// Source of latent codes.
+    pub rng: SeedRng,
+    /// Position in the target data.
+    pub cursor: Cursor,
+    /// Student steps done.
+    pub iteration: usize,
+    /// Generator warm-up steps done.
+    pub warmup_done: usize,
+    /// Device.
+    pub device: B::Device,
+    /// Student features on the last target batch (detached), for `L_DAD^st`
+    /// in the next generator step.
+    target_features: Option<SegOutput<B>>,
+    /// Student logits on the last target batch (detached), for the
+    /// discriminator step.
+    target_logits: Option<Tensor<B>>,
+}
+
+impl<B: Backend> Sfda<B> {
+    /// Assembles a run from its parts (see `algo::run` for the usual way).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        cfg: AdaptConfig,
+        models: SfdaModels<B>,
+        terms: Vec<WeightedLoss<B>>,
+        ranker: Box<dyn PatchRanker<B>>,
+        device: B::Device,
+    ) -> Self {
+        let student_opt = Sgd::new(models.student.trainable_vars(), cfg.student_optim);
+        let student_lr = PolyLr {
+            base: cfg.student_optim.lr,
+            max_iter: cfg.iterations,
+            power: cfg.poly_power,
+        };
+        let gen_vars = trainable(models.generator.named_vars());
+        let generator_opt = Adam::new(gen_vars, cfg.generator_optim);
+        let discriminator_opt = models
+            .discriminator
+            .as_ref()
+            .map(|d| Adam::new(trainable(d.named_vars()), cfg.discriminator_optim));
+        let rng = SeedRng::derive(cfg.seed, "latents");
+        Sfda {
+            cfg,
+            models,
+            terms,
+            ranker,
+            student_opt,
+            student_lr,
+            generator_opt,
+            discriminator_opt,
+            rng,
+            cursor: Cursor::default(),
+            iteration: 0,
+            warmup_done: 0,
+            device,
+            target_features: None,
+            target_logits: None,
+        }
+    }
+
+    fn uses_target(&self) -> bool {
+        !self.cfg.ablation.transfer_only
+    }
+    fn uses_ipsm(&self) -> bool {
+        self.uses_target() && self.cfg.ablation.ipsm && self.models.discriminator.is_some()
+    }
+
+    /// A batch of fakes in the segmentation input space; `G` in train mode.
+    fn fakes(&mut self) -> Result<Tensor<B>> {
+        let n = self.cfg.fake_batch_size;
+        let z = Tensor::<B>::randn(&[n, self.cfg.latent_dim], 0.0, 1.0, &mut self.rng, &self.device)?;
+        let img = self.models.generator.forward(&z, true)?;
+        fake_to_input(&img, &self.models.source_meta.normalization)
+    }
+
+    fn teacher_opts(&self) -> ForwardOpts {
+        ForwardOpts {
+            bn: BnMode::Eval,
+            collect_bn_stats: self.terms.iter().any(|t| t.loss.needs_bn_stats()),
+        }
+    }
+    fn student_fake_opts(&self) -> ForwardOpts {
+        ForwardOpts {
+            bn: match self.cfg.student_bn_on_fake {
+                FakeBn::Batch => BnMode::Train { update_running: false },
+                FakeBn::Running => BnMode::Eval,
+            },
+            collect_bn_stats: false,
+        }
+    }
+
+    /// Generator step (eq. 11). Returns the loss terms.
+    pub fn generator_step(&mut self) -> Result<StepLosses> {
+        let x = self.fakes()?;
+        let t = self.models.teacher.forward(&x, self.teacher_opts())?;
+        let s = self.models.student.forward(&x, self.student_fake_opts())?;
+        let mut inputs = DistillInputs::new(&t, &s);
+        if let Some(st) = &self.target_features {
+            inputs = inputs.with_student_target(st);
+        }
+        let mut values = Vec::new();
+        let total = weighted_sum(&self.terms, &inputs, |w| w.generator_weight, &mut values)?
+            .ok_or_else(|| Error::msg("the generator objective is empty: enable BNS, MAE or DAD"))?;
+        check_finite("generator", &total)?;
+        let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
+        let refs: Vec<&Var<B>> = vars.iter().collect();
+        let grads = grad(&total, &refs)?;
+        self.generator_opt.step(&grads)?;
+        values.push(("total".into(), total.to_scalar()?));
+        Ok(values)
+    }
+
+    /// Student step (eq. 16 without `D`'s part). `target` is a batch of
+    /// target images (absent in transfer-only mode).
+    pub fn student_step(&mut self, target: Option<&Tensor<B>>) -> Result<StepLosses> {
+        let x = self.fakes()?.detach()?;
+        let t = self.models.teacher.forward(&x, ForwardOpts::EVAL)?;
+        let s = self.models.student.forward(&x, self.student_fake_opts())?;
+        let mut values = Vec::new();
+        let inputs = DistillInputs::new(&t, &s);
+        let mut total = weighted_sum(&self.terms, &inputs, |w| w.student_weight, &mut values)?;
+        let add = |v: Tensor<B>, total: &mut Option<Tensor<B>>| -> Result<()> {
+            *total = Some(match total.take() {
+                Some(acc) => acc.add(&v)?,
+                None => v,
+            });
+            Ok(())
+        };
+        if let (Some(xt), true) = (target, self.uses_target()) {
+            let st = self.models.student.forward(xt, ForwardOpts::TRAIN)?;
+            let w = self.cfg.weights;
+            if w.target != 0.0 {
+                let tar = maxsquare_loss(&st.logits, &self.cfg.maxsquare)?; // eq. 2
+                values.push(("tar".into(), tar.to_scalar()?));
+                add(tar.scale(w.target)?, &mut total)?;
+            }
+            if self.uses_ipsm() && w.gamma != 0.0 {
+                let adv = self.fool_term(&st.logits)?; // eq. 15/16, T's side
+                values.push(("adv".into(), adv.to_scalar()?));
+                add(adv.scale(w.gamma)?, &mut total)?;
+            }
+            self.target_logits = Some(st.logits.detach()?);
+            self.target_features = Some(SegOutput {
+                logits: st.logits.detach()?,
+                features: st.features.detach()?,
+                bn_stats: Vec::new(),
+            });
+        }
+        let total = total.ok_or_else(|| Error::msg("the student objective is empty"))?;
+        check_finite("student", &total)?;
+        self.student_opt.set_lr(self.student_lr.lr(self.iteration));
+        let vars: Vec<Var<B>> = self.student_opt.vars().to_vec();
+        let refs: Vec<&Var<B>> = vars.iter().collect();
+        let grads = grad(&total, &refs)?;
+        self.student_opt.step(&grads)?;
+        values.push(("total".into(), total.to_scalar()?));
+        Ok(values)
+    }
+
+    /// `L_ADV` from the student's side: `D`'s logits on the hard patches
+    /// pushed towards "easy".
+    fn fool_term(&self, logits: &Tensor<B>) -> Result<Tensor<B>> {
+        let d = self.models.discriminator.as_ref().ok_or_else(|| Error::msg("no discriminator"))?;
+        let labels = self.ranker.rank(&logits.detach()?, self.cfg.k)?;
+        let hard = labels.hard_indices();
+        let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
+        let hard_patches = patches.patches.index_select(0, &hard)?;
+        let positions: Vec<usize> = hard.iter().map(|&i| labels.position_of(i)).collect();
+        let out = d.forward(&hard_patches, &positions)?;
+        fool_loss(&out, AdvReduction::Mean)
+    }
+
+    /// Discriminator step (eq. 15) on the last target predictions.
+    pub fn discriminator_step(&mut self) -> Result<StepLosses> {
+        let (Some(d), Some(opt), Some(logits)) = (
+            self.models.discriminator.as_ref(),
+            self.discriminator_opt.as_mut(),
+            self.target_logits.as_ref(),
+        ) else {
+            return Ok(Vec::new());
+        };
+        let labels = self.ranker.rank(logits, self.cfg.k)?; // eq. 13–14
+        let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
+        let out = d.forward(&patches.patches, &patches.positions)?;
+        let loss = discriminator_loss(&out, &labels.targets(), AdvReduction::Mean)?;
+        check_finite("discriminator", &loss)?;
+        let vars: Vec<Var<B>> = opt.vars().to_vec();
+        let refs: Vec<&Var<B>> = vars.iter().collect();
+        let grads = grad(&loss, &refs)?;
+        opt.step(&grads)?;
+        Ok(vec![("d".into(), loss.to_scalar()?)])
+    }
+
+    /// One generator warm-up step (generator only; no student update).
+    pub fn warmup_step(&mut self) -> Result<StepLosses> {
+        let v = self.generator_step()?;
+        self.warmup_done += 1;
+        Ok(v)
+    }
+
+    /// One full iteration: generator step(s) when due, the student step on
+    /// the next target batch, then the discriminator step(s). Returns the
+    /// loss terms prefixed `g_`, `s_`, `d_`.
+    pub fn iterate(&mut self, target: Option<&DataLoader>) -> Result<StepLosses> {
+        let mut out = Vec::new();
+        let xt = match (target, self.uses_target()) {
+            (Some(loader), true) => {
+                let batch = self.cursor.next_batch(loader)?;
+                Some(batch_images::<B>(&batch, &self.device)?)
+            }
+            _ => None,
+        };
+        if self.target_features.is_none() && self.uses_target() {
+            if let Some(xt) = &xt {
+                // The first generator step needs student features on a target batch.
+                let st = self.models.student.forward(xt, ForwardOpts {
+                    bn: BnMode::Train { update_running: false },
+                    collect_bn_stats: false,
+                })?;
+                self.target_features = Some(SegOutput {
+                    logits: st.logits.detach()?,
+                    features: st.features.detach()?,
+                    bn_stats: Vec::new(),
+                });
+            }
+        }
+        if self.iteration % self.cfg.generator_every == 0 {
+            for _ in 0..self.cfg.generator_steps {
+                for (k, v) in self.generator_step()? {
+                    out.push((format!("g_{k}"), v));
+                }
+            }
+        }
+        for (k, v) in self.student_step(xt.as_ref())? {
+            out.push((format!("s_{k}"), v));
+        }
+        if self.uses_ipsm() {
+            for _ in 0..self.cfg.discriminator_steps {
+                for (k, v) in self.discriminator_step()? {
+                    out.push((format!("d_{k}"), v));
+                }
+            }
+        }
+        self.iteration += 1;
+        Ok(out)
+    }
+}
+
+fn trainable<B: Backend>(vars: Vec<crate::model::NamedVar<B>>) -> Vec<Var<B>> {
+    vars.into_iter().filter(|v| v.trainable).map(|v| v.var).collect()
+}
+
+fn check_finite<B: Backend>(step: &str, loss: &Tensor<B>) -> Result<()> {
+    let v = loss.to_scalar()?;
+    if !v.is_finite() {
+        return Err(Error::msg(format!(
+            "the {step} loss is {v}: training diverged; lower the {step} learning rate in the config"
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! Writing the benchmark to disk in the Cityscapes layout
+//! (`leftImg8bit/<split>/<city>/*_leftImg8bit.png`,
+//! `gtFine/<split>/<city>/*_gtFine_labelIds.png`, city = the domain), so the
+//! Cityscapes loader reads it back exactly, plus a `synth_<domain>_<split>.json`
+//! recording the spec.
+
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::data::ids::train_to_cityscapes_label;
+use crate::data::layouts::cityscapes::{IMAGE_SUFFIX, LABEL_SUFFIX};
+use crate::data::png_out::{save_gray_png, save_rgb_png, write_atomic};
+use crate::data::raster::LabelMap;
+use crate::data::synth::spec::{generate, SynthSpec};
+use crate::error::{Error, Result};
+
+/// What [`write_cityscapes`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynthExport {
+    /// Images written.
+    pub images: usize,
+    /// Folder of the images.
+    pub image_dir: PathBuf,
+    /// Folder of the labels.
+    pub label_dir: PathBuf,
+    /// The spec file.
+    pub spec_file: PathBuf,
+}
+
+/// Generates `spec` into `out` (Cityscapes layout) in parallel; shows a
+/// progress bar on stderr when `progress`. Files are written atomically.
+pub fn write_cityscapes(spec: &SynthSpec, out: &Path, progress: bool) -> Result<SynthExport> {
+    spec.validate()?;
+    let split = spec.split.name();
+    let image_dir = out.join("leftImg8bit").join(split).join(spec.city());
+    let label_dir = out.join("gtFine").join(split).join(spec.city());
+    for d in [&image_dir, &label_dir] {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+    }
+    let bar = if progress {
+        ProgressBar::with_draw_target(Some(spec.count as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(format!("synth {} {}", spec.domain, split));
+    (0..spec.count)
+        .into_par_iter()
+        .try_for_each(|i| -> Result<()> {
+            let s = generate(spec, i);
+            save_rgb_png(
+                &image_dir.join(format!("{}{IMAGE_SUFFIX}", s.name)),
+                &s.image,
+            )?;
+            if let Some(l) = &s.label {
+                let ids = LabelMap {
+                    width: l.width,
+                    height: l.height,
+                    data: l
+                        .data
+                        .iter()
+                        .map(|&t| train_to_cityscapes_label(t))
+                        .collect(),
+                };
+                save_gray_png(&label_dir.join(format!("{}{LABEL_SUFFIX}", s.name)), &ids)?;
+            }
+            bar.inc(1);
+            Ok(())
+        })?;
+    bar.finish_and_clear();
+    let spec_file = out.join(format!("synth_{}_{}.json", spec.domain, split));
+    let json = serde_json::to_vec_pretty(spec).map_err(|e| Error::msg(e.to_string()))?;
+    write_atomic(&spec_file, &json)?;
+    Ok(SynthExport {
+        images: spec.count,
+        image_dir,
+        label_dir,
+        spec_file,
+    })
+}

@@ -1,0 +1,8 @@
+//! Pictures: the Cityscapes colour palette, colourised label maps and
+//! side-by-side grids (image | ground truth | prediction) written as PNG.
+
+pub mod grid;
+pub mod palette;
+
+pub use grid::{prediction_grid, Grid};
+pub use palette::{colorize, CITYSCAPES_PALETTE};

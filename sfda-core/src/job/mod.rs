@@ -1,0 +1,82 @@
+//! Jobs: the unit of work the CLI hands to a backend picked at run time. A
+//! [`Job`] is plain data; [`Job::run`] instantiates the generic code for the
+//! chosen backend, so everything below it is statically dispatched.
+
+mod adapt;
+mod data_spec;
+mod demo;
+mod eval;
+mod predict;
+mod probe;
+mod train_source;
+
+pub use adapt::AdaptJob;
+pub use data_spec::DataSpec;
+pub use demo::{DemoJob, DemoSummary};
+pub use eval::EvalJob;
+pub use predict::PredictJob;
+pub use train_source::TrainSourceJob;
+
+use crate::algo::AdaptReport;
+use crate::device::DeviceSpec;
+use crate::metrics::SegMetrics;
+use crate::tensor::Backend;
+use crate::train::TrainSourceSummary;
+use crate::Result;
+
+/// Work that can run on any registered backend.
+#[derive(Debug, Clone)]
+pub enum Job {
+    /// Opens the device and runs a small forward/backward (softmax of a
+    /// matmul) to prove the backend works there.
+    Probe,
+    /// Trains a source model.
+    TrainSource(TrainSourceJob),
+    /// Evaluates a checkpoint.
+    Eval(EvalJob),
+    /// Writes colourised predictions.
+    Predict(PredictJob),
+    /// Source-free adaptation.
+    Adapt(AdaptJob),
+    /// The whole demo on the embedded benchmark.
+    Demo(DemoJob),
+}
+
+/// What a job returns to the CLI.
+#[derive(Debug, Clone)]
+pub enum JobOutput {
+    /// Result of [`Job::Probe`].
+    Probe {
+        /// The device that ran it.
+        device: DeviceSpec,
+        /// Loss value of the probe computation.
+        value: f32,
+        /// Wall time in milliseconds.
+        millis: f64,
+    },
+    /// Result of [`Job::TrainSource`].
+    TrainSource(TrainSourceSummary),
+    /// Result of [`Job::Eval`].
+    Eval(Box<SegMetrics>),
+    /// Result of [`Job::Predict`]: pictures written.
+    Predict(usize),
+    /// Result of [`Job::Adapt`].
+    Adapt(Box<AdaptReport>),
+    /// Result of [`Job::Demo`].
+    Demo(Box<DemoSummary>),
+}
+
+impl Job {
+    /// Runs this job with backend `B` on `device`.
+    pub fn run<B: Backend>(&self, device: DeviceSpec) -> Result<JobOutput> {
+        let dev = B::device(device)?;
+        match self {
+            Job::Probe => probe::probe::<B>(&dev),
+            Job::TrainSource(j) => Ok(JobOutput::TrainSource(j.run::<B>(&dev)?)),
+            Job::Eval(j) => Ok(JobOutput::Eval(Box::new(j.run::<B>(&dev)?))),
+            Job::Predict(j) => Ok(JobOutput::Predict(j.run::<B>(&dev)?)),
+            Job::Adapt(j) => Ok(JobOutput::Adapt(Box::new(j.run::<B>(&dev)?))),
+            Job::Demo(j) => Ok(JobOutput::Demo(Box::new(j.run::<B>(&dev)?))),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! `sfda adapt`: source-free adaptation of a checkpoint to target images.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sfda_core::algo::AdaptConfig;
+use sfda_core::job::{AdaptJob, DataSpec, Job, JobOutput};
+
+use super::common::BackendArgs;
+
+/// Arguments of `sfda adapt`.
+#[derive(Debug, Args)]
+pub struct AdaptArgs {
+    /// The source checkpoint.
+    #[arg(long)]
+    source: PathBuf,
+    /// Unlabelled target images: a folder (with --layout) or `synth:target:train[:COUNT]`.
+    #[arg(long)]
+    target: Option<String>,
+    /// Layout of the target folders (default: cityscapes).
+    #[arg(long)]
+    layout: Option<String>,
+    /// Labelled target validation data, for the before/after report.
+    #[arg(long)]
+    target_val: Option<String>,
+    /// Config file (TOML); default: the paper's settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Override the number of iterations.
+    #[arg(long)]
+    iterations: Option<usize>,
+    /// Override the seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Continue an interrupted run from `<out>/state`.
+    #[arg(long)]
+    resume: bool,
+    /// Stop after N iterations of this invocation (resume later with --resume).
+    #[arg(long)]
+    stop_after: Option<usize>,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs `sfda adapt`.
+pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
+    let mut cfg = match &a.config {
+        Some(p) => AdaptConfig::from_file(p)?,
+        None => AdaptConfig::default(),
+    };
+    if let Some(n) = a.iterations {
+        cfg.iterations = n;
+    }
+    if let Some(s) = a.seed {
+        cfg.seed = s;
+    }
+    cfg.validate()?;
+    let spec = |s: &String, split: &str| DataSpec::parse(s, a.layout.as_deref(), Some(split));
+    let job = Job::Adapt(AdaptJob {
+        cfg,
+        source: a.source,
+        target: a.target.as_ref().map(|t| spec(t, "train")).transpose()?,
+        val: a.target_val.as_ref().map(|t| spec(t, "val")).transpose()?,
+        out: a.out.clone(),
+        resume: a.resume,
+        stop_after: a.stop_after,
+        progress: !a.quiet,
+    });
+    if let JobOutput::Adapt(r) = a.backend.run(&job)? {
+        if r.after.is_some() {
+            println!("{}", r.table());
+            println!("adapted checkpoint and report in {}", a.out.display());
+        } else {
+            println!("stopped after iteration {}; continue with --resume", r.iterations);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Arguments shared by the computing commands: backend, device, data.
+
+use clap::Args;
+use sfda_core::job::{DataSpec, Job, JobOutput};
+use sfda_core::{registry, DeviceSpec};
+
+/// `--backend` and `--device`.
+#[derive(Debug, Clone, Args)]
+pub struct BackendArgs {
+    /// Backend: tch (libtorch) or candle.
+    #[arg(long, default_value = "tch")]
+    pub backend: String,
+    /// Device: cpu or cuda:N.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl BackendArgs {
+    /// Runs `job` on the chosen backend and device.
+    pub fn run(&self, job: &Job) -> anyhow::Result<JobOutput> {
+        let entry = registry::backend_by_name(&self.backend)?;
+        let device: DeviceSpec = self.device.parse()?;
+        Ok((entry.run)(device, job)?)
+    }
+}
+
+/// `--data` with `--layout`, `--split` and the synthetic-data knobs.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Data: a folder (read with --layout) or `synth:source|target:train|val[:COUNT]`
+    /// for the embedded benchmark.
+    #[arg(long)]
+    pub data: String,
+    /// Layout of the folder: cityscapes, gta5, synthia, nthu, folder.
+    #[arg(long)]
+    pub layout: Option<String>,
+    /// Split to read (default: all).
+    #[arg(long)]
+    pub split: Option<String>,
+}
+
+impl DataArgs {
+    /// The data spec.
+    pub fn spec(&self) -> anyhow::Result<DataSpec> {
+        Ok(DataSpec::parse(&self.data, self.layout.as_deref(), self.split.as_deref())?)
+    }
+}
+
+/// Parses `WIDTHxHEIGHT`.
+pub fn parse_wh(s: &str) -> Result<[u32; 2], String> {
+    let err = || format!("invalid size '{s}': expected WIDTHxHEIGHT, e.g. 256x128");
+    let (w, h) = s.to_ascii_lowercase().split_once('x').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(err)?;
+    let w: u32 = w.trim().parse().map_err(|_| err())?;
+    let h: u32 = h.trim().parse().map_err(|_| err())?;
+    if w == 0 || h == 0 {
+        return Err(err());
+    }
+    Ok([w, h])
+}

@@ -15,8 +15,7 @@ use proptest::prelude::*;
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::{
-    grad, Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Result, SeedRng, Tensor,
-    Var,
+    grad, Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Result, SeedRng, Tensor, Var,
 };
 
 /// Absolute + relative tolerance: `|a − b| ≤ abs + rel·max(|a|, |b|)`.
@@ -28,13 +27,25 @@ struct Tol {
 
 /// Pure data movement or exact arithmetic: must agree bit for bit (up to
 /// the last ulp of a single rounding).
-const TOL_EXACT: Tol = Tol { abs: 1e-6, rel: 1e-6 };
+const TOL_EXACT: Tol = Tol {
+    abs: 1e-6,
+    rel: 1e-6,
+};
 /// Element-wise transcendental functions (different libm implementations).
-const TOL_ELEMENTWISE: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+const TOL_ELEMENTWISE: Tol = Tol {
+    abs: 1e-5,
+    rel: 1e-5,
+};
 /// Reductions and matmuls (different summation orders).
-const TOL_REDUCTION: Tol = Tol { abs: 1e-4, rel: 1e-4 };
+const TOL_REDUCTION: Tol = Tol {
+    abs: 1e-4,
+    rel: 1e-4,
+};
 /// Convolutions and resampling (different algorithms: im2col, Winograd...).
-const TOL_CONV: Tol = Tol { abs: 2e-4, rel: 2e-4 };
+const TOL_CONV: Tol = Tol {
+    abs: 2e-4,
+    rel: 2e-4,
+};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -115,13 +126,26 @@ fn eval<B: Backend>(
     Ok(Eval { out, shape, grads })
 }
 
-fn assert_close(what: &str, a: &[f32], b: &[f32], tol: Tol) -> std::result::Result<(), TestCaseError> {
+fn assert_close(
+    what: &str,
+    a: &[f32],
+    b: &[f32],
+    tol: Tol,
+) -> std::result::Result<(), TestCaseError> {
     prop_assert_eq!(a.len(), b.len(), "{}: lengths differ", what);
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         let ok = (x.is_nan() && y.is_nan())
             || (x == y)
             || (x - y).abs() <= tol.abs + tol.rel * x.abs().max(y.abs());
-        prop_assert!(ok, "{}: element {} differs: tch {} vs candle {} (tol {:?})", what, i, x, y, tol);
+        prop_assert!(
+            ok,
+            "{}: element {} differs: tch {} vs candle {} (tol {:?})",
+            what,
+            i,
+            x,
+            y,
+            tol
+        );
     }
     Ok(())
 }
@@ -177,8 +201,13 @@ fn unary(values: Values) -> impl Strategy<Value = Case> {
 
 /// Two shapes that broadcast: the second drops leading dims and sets some to 1.
 fn broadcast_pair(values: Values) -> impl Strategy<Value = Case> {
-    (shape(4, 4), any::<u64>(), 0usize..3, prop::collection::vec(any::<bool>(), 4)).prop_map(
-        move |(s, seed, drop, ones)| {
+    (
+        shape(4, 4),
+        any::<u64>(),
+        0usize..3,
+        prop::collection::vec(any::<bool>(), 4),
+    )
+        .prop_map(move |(s, seed, drop, ones)| {
             let drop = drop.min(s.len() - 1);
             let t: Vec<usize> = s[drop..]
                 .iter()
@@ -187,8 +216,7 @@ fn broadcast_pair(values: Values) -> impl Strategy<Value = Case> {
                 .collect();
             let (a, b) = if seed % 2 == 0 { (s, t) } else { (t, s) };
             make_case(vec![a, b], seed, values)
-        },
-    )
+        })
 }
 
 /// A 4-D `[B, C, H, W]` image batch.
@@ -205,149 +233,406 @@ fn dim_of(xs_rank: usize, seed_val: f32) -> usize {
 
 // ---------- creation and host transfer ----------
 
-equivalence!(from_f32_to_f32_roundtrip, unary(Values::Signed), TOL_EXACT, grad = true, |xs| Ok(xs[0].clone()));
-equivalence!(full_and_scalar, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let dev = xs[0].device();
-    let f = Tensor::full(1.5, &xs[0].shape(), &dev)?;
-    xs[0].mul(&f)?.add(&Tensor::scalar(-0.25, &dev)?)
-});
-equivalence!(to_device_cpu, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].to_device(&xs[0].device()));
+equivalence!(
+    from_f32_to_f32_roundtrip,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| Ok(xs[0].clone())
+);
+equivalence!(
+    full_and_scalar,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let dev = xs[0].device();
+        let f = Tensor::full(1.5, &xs[0].shape(), &dev)?;
+        xs[0].mul(&f)?.add(&Tensor::scalar(-0.25, &dev)?)
+    }
+);
+equivalence!(
+    to_device_cpu,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].to_device(&xs[0].device())
+);
 
 // ---------- element-wise binary (broadcasting) ----------
 
-equivalence!(add, broadcast_pair(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].add(&xs[1]));
-equivalence!(sub, broadcast_pair(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].sub(&xs[1]));
-equivalence!(mul, broadcast_pair(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].mul(&xs[1]));
-equivalence!(div, broadcast_pair(Values::Positive), TOL_ELEMENTWISE, grad = true, |xs| xs[0].div(&xs[1]));
-equivalence!(maximum, broadcast_pair(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].maximum(&xs[1]));
-equivalence!(minimum, broadcast_pair(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].minimum(&xs[1]));
-equivalence!(cmp_eq, broadcast_pair(Values::Ties), TOL_EXACT, grad = false, |xs| xs[0].cmp(&xs[1], CmpOp::Eq));
-equivalence!(cmp_gt, broadcast_pair(Values::Ties), TOL_EXACT, grad = false, |xs| xs[0].cmp(&xs[1], CmpOp::Gt));
-equivalence!(cmp_ge, broadcast_pair(Values::Ties), TOL_EXACT, grad = false, |xs| xs[0].cmp(&xs[1], CmpOp::Ge));
-equivalence!(cmp_lt, broadcast_pair(Values::Ties), TOL_EXACT, grad = false, |xs| xs[0].cmp(&xs[1], CmpOp::Lt));
+equivalence!(
+    add,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].add(&xs[1])
+);
+equivalence!(
+    sub,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].sub(&xs[1])
+);
+equivalence!(
+    mul,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].mul(&xs[1])
+);
+equivalence!(
+    div,
+    broadcast_pair(Values::Positive),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].div(&xs[1])
+);
+equivalence!(
+    maximum,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].maximum(&xs[1])
+);
+equivalence!(
+    minimum,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].minimum(&xs[1])
+);
+equivalence!(
+    cmp_eq,
+    broadcast_pair(Values::Ties),
+    TOL_EXACT,
+    grad = false,
+    |xs| xs[0].cmp(&xs[1], CmpOp::Eq)
+);
+equivalence!(
+    cmp_gt,
+    broadcast_pair(Values::Ties),
+    TOL_EXACT,
+    grad = false,
+    |xs| xs[0].cmp(&xs[1], CmpOp::Gt)
+);
+equivalence!(
+    cmp_ge,
+    broadcast_pair(Values::Ties),
+    TOL_EXACT,
+    grad = false,
+    |xs| xs[0].cmp(&xs[1], CmpOp::Ge)
+);
+equivalence!(
+    cmp_lt,
+    broadcast_pair(Values::Ties),
+    TOL_EXACT,
+    grad = false,
+    |xs| xs[0].cmp(&xs[1], CmpOp::Lt)
+);
 
 // ---------- element-wise unary ----------
 
-equivalence!(affine, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].affine(-1.75, 0.5));
-equivalence!(powf, unary(Values::Positive), TOL_ELEMENTWISE, grad = true, |xs| xs[0].powf(1.7));
-equivalence!(exp, unary(Values::Signed), TOL_ELEMENTWISE, grad = true, |xs| xs[0].exp());
-equivalence!(log, unary(Values::Positive), TOL_ELEMENTWISE, grad = true, |xs| xs[0].log());
-equivalence!(abs, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].abs());
-equivalence!(sqrt, unary(Values::Positive), TOL_ELEMENTWISE, grad = true, |xs| xs[0].sqrt());
-equivalence!(relu, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].relu());
-equivalence!(tanh, unary(Values::Signed), TOL_ELEMENTWISE, grad = true, |xs| xs[0].tanh());
-equivalence!(sqr, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].sqr());
-equivalence!(sigmoid, unary(Values::Signed), TOL_ELEMENTWISE, grad = true, |xs| xs[0].sigmoid());
-equivalence!(leaky_relu, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs[0].leaky_relu(0.2));
+equivalence!(
+    affine,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].affine(-1.75, 0.5)
+);
+equivalence!(
+    powf,
+    unary(Values::Positive),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].powf(1.7)
+);
+equivalence!(
+    exp,
+    unary(Values::Signed),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].exp()
+);
+equivalence!(
+    log,
+    unary(Values::Positive),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].log()
+);
+equivalence!(abs, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs
+    [0]
+.abs());
+equivalence!(
+    sqrt,
+    unary(Values::Positive),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].sqrt()
+);
+equivalence!(relu, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs
+    [0]
+.relu());
+equivalence!(
+    tanh,
+    unary(Values::Signed),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].tanh()
+);
+equivalence!(sqr, unary(Values::Signed), TOL_EXACT, grad = true, |xs| xs
+    [0]
+.sqr());
+equivalence!(
+    sigmoid,
+    unary(Values::Signed),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[0].sigmoid()
+);
+equivalence!(
+    leaky_relu,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[0].leaky_relu(0.2)
+);
 
 // ---------- reductions ----------
 
-equivalence!(sum_dims, unary(Values::Signed), TOL_REDUCTION, grad = true, |xs| {
-    let r = xs[0].rank();
-    let d = dim_of(r, xs[0].to_vec()?[0]);
-    let dims: Vec<usize> = if r > 1 { vec![d, (d + 1) % r] } else { vec![0] };
-    let mut dims = dims;
-    dims.sort();
-    dims.dedup();
-    xs[0].sum_dims(&dims, d % 2 == 0)
-});
-equivalence!(mean_dims, unary(Values::Signed), TOL_REDUCTION, grad = true, |xs| {
-    let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
-    xs[0].mean_dims(&[d], d % 2 == 1)
-});
-equivalence!(sum_all_and_mean_all, unary(Values::Signed), TOL_REDUCTION, grad = true, |xs| {
-    xs[0].sum_all()?.add(&xs[0].mean_all()?)
-});
-equivalence!(max_dim, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
-    xs[0].max_dim(d, d % 2 == 0)
-});
-equivalence!(argmax_dim, unary(Values::Signed), TOL_EXACT, grad = false, |xs| {
-    let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
-    xs[0].argmax_dim(d, true)
-});
-equivalence!(argsort_ascending_stable, unary(Values::Ties), TOL_EXACT, grad = false, |xs| {
-    let r = xs[0].rank();
-    xs[0].argsort(r - 1, false)
-});
-equivalence!(argsort_descending_any_dim, unary(Values::Ties), TOL_EXACT, grad = false, |xs| {
-    let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0] + 0.3);
-    xs[0].argsort(d, true)
-});
-equivalence!(softmax, unary(Values::Signed), TOL_ELEMENTWISE, grad = true, |xs| {
-    let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
-    xs[0].scale(3.0)?.softmax(d)
-});
-equivalence!(log_softmax, unary(Values::Signed), TOL_ELEMENTWISE, grad = true, |xs| {
-    let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
-    xs[0].scale(3.0)?.log_softmax(d)
-});
+equivalence!(
+    sum_dims,
+    unary(Values::Signed),
+    TOL_REDUCTION,
+    grad = true,
+    |xs| {
+        let r = xs[0].rank();
+        let d = dim_of(r, xs[0].to_vec()?[0]);
+        let dims: Vec<usize> = if r > 1 { vec![d, (d + 1) % r] } else { vec![0] };
+        let mut dims = dims;
+        dims.sort();
+        dims.dedup();
+        xs[0].sum_dims(&dims, d % 2 == 0)
+    }
+);
+equivalence!(
+    mean_dims,
+    unary(Values::Signed),
+    TOL_REDUCTION,
+    grad = true,
+    |xs| {
+        let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
+        xs[0].mean_dims(&[d], d % 2 == 1)
+    }
+);
+equivalence!(
+    sum_all_and_mean_all,
+    unary(Values::Signed),
+    TOL_REDUCTION,
+    grad = true,
+    |xs| { xs[0].sum_all()?.add(&xs[0].mean_all()?) }
+);
+equivalence!(
+    max_dim,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
+        xs[0].max_dim(d, d % 2 == 0)
+    }
+);
+equivalence!(
+    argmax_dim,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = false,
+    |xs| {
+        let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
+        xs[0].argmax_dim(d, true)
+    }
+);
+equivalence!(
+    argsort_ascending_stable,
+    unary(Values::Ties),
+    TOL_EXACT,
+    grad = false,
+    |xs| {
+        let r = xs[0].rank();
+        xs[0].argsort(r - 1, false)
+    }
+);
+equivalence!(
+    argsort_descending_any_dim,
+    unary(Values::Ties),
+    TOL_EXACT,
+    grad = false,
+    |xs| {
+        let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0] + 0.3);
+        xs[0].argsort(d, true)
+    }
+);
+equivalence!(
+    softmax,
+    unary(Values::Signed),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| {
+        let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
+        xs[0].scale(3.0)?.softmax(d)
+    }
+);
+equivalence!(
+    log_softmax,
+    unary(Values::Signed),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| {
+        let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
+        xs[0].scale(3.0)?.log_softmax(d)
+    }
+);
 
 // ---------- linear algebra and layout ----------
 
 fn matmul_case() -> impl Strategy<Value = Case> {
-    (0..3usize, 1..=3usize, 1..=6usize, 1..=6usize, 1..=6usize, any::<u64>(), any::<bool>()).prop_map(
-        |(batch_rank, bsz, m, k, n, seed, rhs_2d)| {
+    (
+        0..3usize,
+        1..=3usize,
+        1..=6usize,
+        1..=6usize,
+        1..=6usize,
+        any::<u64>(),
+        any::<bool>(),
+    )
+        .prop_map(|(batch_rank, bsz, m, k, n, seed, rhs_2d)| {
             let batch: Vec<usize> = vec![bsz; batch_rank];
             let mut a = batch.clone();
             a.extend([m, k]);
-            let b = if rhs_2d { vec![k, n] } else { batch.into_iter().chain([k, n]).collect() };
+            let b = if rhs_2d {
+                vec![k, n]
+            } else {
+                batch.into_iter().chain([k, n]).collect()
+            };
             make_case(vec![a, b], seed, Values::Signed)
-        },
-    )
+        })
 }
-equivalence!(matmul, matmul_case(), TOL_REDUCTION, grad = true, |xs| xs[0].matmul(&xs[1]));
-equivalence!(reshape, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let n = xs[0].elem_count();
-    xs[0].reshape(&[n])?.reshape(&[1, n])
-});
-equivalence!(permute, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let r = xs[0].rank();
-    let perm: Vec<usize> = (0..r).rev().collect();
-    xs[0].permute(&perm)
-});
-equivalence!(transpose_then_matmul, unary(Values::Signed), TOL_REDUCTION, grad = true, |xs| {
-    let x = xs[0].flatten_from(0)?;
-    let n = x.elem_count();
-    let m = x.reshape(&[1, n])?;
-    m.matmul(&m.transpose(0, 1)?)
-});
-equivalence!(narrow, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let s = xs[0].shape();
-    let d = dim_of(s.len(), xs[0].to_vec()?[0]);
-    let start = s[d] / 3;
-    xs[0].narrow(d, start, s[d] - start)
-});
+equivalence!(matmul, matmul_case(), TOL_REDUCTION, grad = true, |xs| xs
+    [0]
+.matmul(&xs[1]));
+equivalence!(
+    reshape,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let n = xs[0].elem_count();
+        xs[0].reshape(&[n])?.reshape(&[1, n])
+    }
+);
+equivalence!(
+    permute,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let r = xs[0].rank();
+        let perm: Vec<usize> = (0..r).rev().collect();
+        xs[0].permute(&perm)
+    }
+);
+equivalence!(
+    transpose_then_matmul,
+    unary(Values::Signed),
+    TOL_REDUCTION,
+    grad = true,
+    |xs| {
+        let x = xs[0].flatten_from(0)?;
+        let n = x.elem_count();
+        let m = x.reshape(&[1, n])?;
+        m.matmul(&m.transpose(0, 1)?)
+    }
+);
+equivalence!(
+    narrow,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let s = xs[0].shape();
+        let d = dim_of(s.len(), xs[0].to_vec()?[0]);
+        let start = s[d] / 3;
+        xs[0].narrow(d, start, s[d] - start)
+    }
+);
 equivalence!(cat, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
     let d = dim_of(xs[0].rank(), xs[0].to_vec()?[0]);
     Tensor::cat(&[xs[0].clone(), xs[0].scale(2.0)?, xs[0].abs()?], d)
 });
-equivalence!(broadcast_to, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let mut s = vec![2];
-    s.extend(xs[0].shape());
-    xs[0].broadcast_to(&s)
-});
-equivalence!(index_select, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    let s = xs[0].shape();
-    let d = dim_of(s.len(), xs[0].to_vec()?[0]);
-    let idx: Vec<usize> = (0..s[d]).rev().chain([0, s[d] - 1]).collect();
-    xs[0].index_select(d, &idx)
-});
-equivalence!(detach_blocks_gradient, unary(Values::Signed), TOL_EXACT, grad = true, |xs| {
-    xs[0].mul(&xs[0].detach()?)
-});
+equivalence!(
+    broadcast_to,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let mut s = vec![2];
+        s.extend(xs[0].shape());
+        xs[0].broadcast_to(&s)
+    }
+);
+equivalence!(
+    index_select,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let s = xs[0].shape();
+        let d = dim_of(s.len(), xs[0].to_vec()?[0]);
+        let idx: Vec<usize> = (0..s[d]).rev().chain([0, s[d] - 1]).collect();
+        xs[0].index_select(d, &idx)
+    }
+);
+equivalence!(
+    detach_blocks_gradient,
+    unary(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| { xs[0].mul(&xs[0].detach()?) }
+);
 
 // ---------- neural-network ops ----------
 
 fn conv_case(transposed: bool) -> impl Strategy<Value = Case> {
-    (1..=2usize, 1..=4usize, 1..=4usize, 3..=9usize, 3..=9usize, 1..=3usize, 0..=2usize, any::<u64>())
+    (
+        1..=2usize,
+        1..=4usize,
+        1..=4usize,
+        3..=9usize,
+        3..=9usize,
+        1..=3usize,
+        0..=2usize,
+        any::<u64>(),
+    )
         .prop_map(move |(b, cin, cout, h, w, k, groups_pick, seed)| {
-            let groups = if !transposed && groups_pick == 2 && cin % 2 == 0 && cout % 2 == 0 { 2 } else { 1 };
+            let groups = if !transposed && groups_pick == 2 && cin % 2 == 0 && cout % 2 == 0 {
+                2
+            } else {
+                1
+            };
             let x = vec![b, cin, h, w];
-            let wshape = if transposed { vec![cin, cout, k, k] } else { vec![cout, cin / groups, k, k] };
+            let wshape = if transposed {
+                vec![cin, cout, k, k]
+            } else {
+                vec![cout, cin / groups, k, k]
+            };
             let mut c = make_case(vec![x, wshape, vec![cout]], seed, Values::Signed);
             // Encode the option choice in the seed so `apply` can read it back.
-            c.inputs.push((vec![groups as f32, (seed % 3) as f32, (seed / 3 % 3) as f32], vec![3]));
+            c.inputs.push((
+                vec![groups as f32, (seed % 3) as f32, (seed / 3 % 3) as f32],
+                vec![3],
+            ));
             c
         })
 }
@@ -362,39 +647,90 @@ equivalence!(conv2d, conv_case(false), TOL_CONV, grad = true, |xs| {
     };
     let h = xs[0].shape()[2].min(xs[0].shape()[3]);
     let eff = opts.dilation * (k - 1) + 1;
-    let opts = if eff > h + 2 * opts.padding { Conv2dOpts { dilation: 1, ..opts } } else { opts };
+    let opts = if eff > h + 2 * opts.padding {
+        Conv2dOpts {
+            dilation: 1,
+            ..opts
+        }
+    } else {
+        opts
+    };
     xs[0].conv2d(&xs[1], Some(&xs[2]), opts)
 });
-equivalence!(conv_transpose2d, conv_case(true), TOL_CONV, grad = true, |xs| {
-    let o = xs[3].to_vec()?;
-    let k = xs[1].shape()[2];
-    let stride = 1 + o[1] as usize % 2;
-    let padding = (o[2] as usize).min(k - 1);
-    let output_padding = if stride > 1 { o[1] as usize % stride } else { 0 };
-    xs[0].conv_transpose2d(&xs[1], Some(&xs[2]), ConvTranspose2dOpts { stride, padding, output_padding })
-});
-equivalence!(conv2d_no_bias, conv_case(false), TOL_CONV, grad = true, |xs| {
-    let groups = xs[3].to_vec()?[0] as usize;
-    xs[0].conv2d(&xs[1], None, Conv2dOpts { padding: 1, groups, ..Conv2dOpts::default() })
-});
+equivalence!(
+    conv_transpose2d,
+    conv_case(true),
+    TOL_CONV,
+    grad = true,
+    |xs| {
+        let o = xs[3].to_vec()?;
+        let k = xs[1].shape()[2];
+        let stride = 1 + o[1] as usize % 2;
+        let padding = (o[2] as usize).min(k - 1);
+        let output_padding = if stride > 1 {
+            o[1] as usize % stride
+        } else {
+            0
+        };
+        xs[0].conv_transpose2d(
+            &xs[1],
+            Some(&xs[2]),
+            ConvTranspose2dOpts {
+                stride,
+                padding,
+                output_padding,
+            },
+        )
+    }
+);
+equivalence!(
+    conv2d_no_bias,
+    conv_case(false),
+    TOL_CONV,
+    grad = true,
+    |xs| {
+        let groups = xs[3].to_vec()?[0] as usize;
+        xs[0].conv2d(
+            &xs[1],
+            None,
+            Conv2dOpts {
+                padding: 1,
+                groups,
+                ..Conv2dOpts::default()
+            },
+        )
+    }
+);
 equivalence!(max_pool2d, image(9), TOL_EXACT, grad = true, |xs| {
     let s = xs[0].shape();
-    let (k, stride, pad) = if s[2].min(s[3]) >= 3 { (3, 2, 1) } else { (1, 1, 0) };
+    let (k, stride, pad) = if s[2].min(s[3]) >= 3 {
+        (3, 2, 1)
+    } else {
+        (1, 1, 0)
+    };
     xs[0].max_pool2d(k, stride, pad)
 });
 equivalence!(max_pool2d_2x2, image(8), TOL_EXACT, grad = true, |xs| {
     let s = xs[0].shape();
-    if s[2] < 2 || s[3] < 2 { return xs[0].max_pool2d(1, 1, 0); }
+    if s[2] < 2 || s[3] < 2 {
+        return xs[0].max_pool2d(1, 1, 0);
+    }
     xs[0].max_pool2d(2, 2, 0)
 });
 equivalence!(upsample_nearest2d, image(6), TOL_EXACT, grad = true, |xs| {
     let s = xs[0].shape();
     xs[0].upsample_nearest2d((s[2] * 2 + 1, s[3] + 3))
 });
-equivalence!(upsample_nearest2d_down, image(9), TOL_EXACT, grad = true, |xs| {
-    let s = xs[0].shape();
-    xs[0].upsample_nearest2d((s[2].div_ceil(2), s[3].div_ceil(3)))
-});
+equivalence!(
+    upsample_nearest2d_down,
+    image(9),
+    TOL_EXACT,
+    grad = true,
+    |xs| {
+        let s = xs[0].shape();
+        xs[0].upsample_nearest2d((s[2].div_ceil(2), s[3].div_ceil(3)))
+    }
+);
 equivalence!(upsample_bilinear2d, image(7), TOL_CONV, grad = true, |xs| {
     let s = xs[0].shape();
     xs[0].upsample_bilinear2d((s[2] * 2 + 1, (s[3] + 1) / 2))

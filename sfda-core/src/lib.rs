@@ -14,9 +14,9 @@
 
 #![warn(missing_docs)]
 
+pub mod algo;
 pub mod checkpoint;
 pub mod data;
-pub mod algo;
 pub mod device;
 pub mod error;
 pub mod ipsm;
@@ -34,8 +34,10 @@ pub mod train;
 
 pub use device::DeviceSpec;
 pub use error::{Context, Error, Result};
+pub use model::{
+    BnMode, BnStat, Discriminator, ForwardOpts, Generator, NamedVar, SegModel, SegOutput,
+};
 pub use rng::SeedRng;
-pub use model::{BnMode, BnStat, Discriminator, ForwardOpts, Generator, NamedVar, SegModel, SegOutput};
 pub use tensor::{grad, Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, Tensor, Var};
 
 #[doc(hidden)]

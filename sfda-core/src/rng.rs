@@ -91,6 +91,9 @@ mod tests {
         let (s, p) = a.state();
         let mut c = SeedRng::from_state(s, p);
         assert_eq!(a.uniform_vec(4, 0.0, 1.0), c.uniform_vec(4, 0.0, 1.0));
-        assert_ne!(SeedRng::derive(7, "a").next_u64(), SeedRng::derive(7, "b").next_u64());
+        assert_ne!(
+            SeedRng::derive(7, "a").next_u64(),
+            SeedRng::derive(7, "b").next_u64()
+        );
     }
 }

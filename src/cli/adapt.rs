@@ -77,7 +77,10 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
             println!("{}", r.table());
             println!("adapted checkpoint and report in {}", a.out.display());
         } else {
-            println!("stopped after iteration {}; continue with --resume", r.iterations);
+            println!(
+                "stopped after iteration {}; continue with --resume",
+                r.iterations
+            );
         }
     }
     Ok(())

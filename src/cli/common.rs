@@ -42,14 +42,22 @@ pub struct DataArgs {
 impl DataArgs {
     /// The data spec.
     pub fn spec(&self) -> anyhow::Result<DataSpec> {
-        Ok(DataSpec::parse(&self.data, self.layout.as_deref(), self.split.as_deref())?)
+        Ok(DataSpec::parse(
+            &self.data,
+            self.layout.as_deref(),
+            self.split.as_deref(),
+        )?)
     }
 }
 
 /// Parses `WIDTHxHEIGHT`.
 pub fn parse_wh(s: &str) -> Result<[u32; 2], String> {
     let err = || format!("invalid size '{s}': expected WIDTHxHEIGHT, e.g. 256x128");
-    let (w, h) = s.to_ascii_lowercase().split_once('x').map(|(a, b)| (a.to_string(), b.to_string())).ok_or_else(err)?;
+    let (w, h) = s
+        .to_ascii_lowercase()
+        .split_once('x')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .ok_or_else(err)?;
     let w: u32 = w.trim().parse().map_err(|_| err())?;
     let h: u32 = h.trim().parse().map_err(|_| err())?;
     if w == 0 || h == 0 {

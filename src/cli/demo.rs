@@ -62,13 +62,20 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     job.retrain = a.retrain;
     job.progress = !a.quiet;
     if let JobOutput::Demo(s) = a.backend.run(&Job::Demo(job))? {
-        println!("source model: {:.2} mIoU on source val, {:.2} on target val ({:.0}% kept){}",
-            s.source_on_source, s.source_on_target, 100.0 * s.source_on_target / s.source_on_source.max(1e-9),
-            if s.source_cached { " [cached]" } else { "" });
+        println!(
+            "source model: {:.2} mIoU on source val, {:.2} on target val ({:.0}% kept){}",
+            s.source_on_source,
+            s.source_on_target,
+            100.0 * s.source_on_target / s.source_on_source.max(1e-9),
+            if s.source_cached { " [cached]" } else { "" }
+        );
         println!();
         println!("{}", s.adapt.table());
         if let Some(g) = s.adapt.gain() {
-            println!("SFDA gain on target val: {g:+.2} mIoU points ({} backend, {:.0} s total)", a.backend.backend, s.seconds);
+            println!(
+                "SFDA gain on target val: {g:+.2} mIoU points ({} backend, {:.0} s total)",
+                a.backend.backend, s.seconds
+            );
         }
         println!("report, pictures and checkpoints in {}", a.out.display());
     }

@@ -33,8 +33,13 @@ pub struct EvalArgs {
 pub fn run(a: EvalArgs) -> anyhow::Result<()> {
     let class_set = match &a.class_set {
         Some(s) => Some(
-            serde_json::from_value::<ClassSet>(serde_json::Value::String(s.clone()))
-                .map_err(|_| anyhow::anyhow!("unknown class set '{s}': use cityscapes19, synthia16, synthia13 or nthu13"))?,
+            serde_json::from_value::<ClassSet>(serde_json::Value::String(s.clone())).map_err(
+                |_| {
+                    anyhow::anyhow!(
+                        "unknown class set '{s}': use cityscapes19, synthia16, synthia13 or nthu13"
+                    )
+                },
+            )?,
         ),
         None => None,
     };

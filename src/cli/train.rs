@@ -52,14 +52,21 @@ pub struct TrainSourceArgs {
 pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
     let train = a.data.spec()?;
     let val = match &a.val {
-        Some(v) => Some(sfda_core::job::DataSpec::parse(v, a.data.layout.as_deref(), Some("val"))?),
+        Some(v) => Some(sfda_core::job::DataSpec::parse(
+            v,
+            a.data.layout.as_deref(),
+            Some("val"),
+        )?),
         None => None,
     };
     let job = Job::TrainSource(TrainSourceJob {
         cfg: TrainSourceConfig {
             arch: a.arch,
             iterations: a.iterations,
-            sgd: SgdConfig { lr: a.lr, ..SgdConfig::default() },
+            sgd: SgdConfig {
+                lr: a.lr,
+                ..SgdConfig::default()
+            },
             val_every: a.val_every,
             seed: a.seed,
             progress: !a.quiet,
@@ -76,7 +83,9 @@ pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
             "trained {} steps in {:.1} s; best val mIoU {}; best: {}; last: {}",
             s.iterations,
             s.seconds,
-            s.best_miou.map(|m| format!("{m:.2}")).unwrap_or_else(|| "n/a".into()),
+            s.best_miou
+                .map(|m| format!("{m:.2}"))
+                .unwrap_or_else(|| "n/a".into()),
             s.best.display(),
             s.last.display()
         );

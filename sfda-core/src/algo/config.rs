@@ -309,10 +309,7 @@ impl AdaptConfig {
 
     /// The options table of built-in loss `name` (empty when not given).
     pub fn loss_options(&self, name: &str) -> toml::Value {
-        self.losses
-            .get(name)
-            .cloned()
-            .unwrap_or_else(empty_table)
+        self.losses.get(name).cloned().unwrap_or_else(empty_table)
     }
 }
 
@@ -323,7 +320,15 @@ mod tests {
     #[test]
     fn defaults_are_the_papers() {
         let c = AdaptConfig::default();
-        assert_eq!((c.weights.alpha, c.weights.beta, c.weights.tau, c.weights.gamma), (1.0, 0.5, 0.5, 0.01));
+        assert_eq!(
+            (
+                c.weights.alpha,
+                c.weights.beta,
+                c.weights.tau,
+                c.weights.gamma
+            ),
+            (1.0, 0.5, 0.5, 0.01)
+        );
         assert_eq!(c.student_optim.lr, 2.5e-4);
         assert!(c.student_optim.nesterov);
         assert_eq!(c.batch_size, 8);
@@ -332,9 +337,12 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named() {
-        let e = AdaptConfig::from_toml("iterations = 3\n[weights]\nalpha = 1.0\nbetta = 2.0\n", "x.toml")
-            .unwrap_err()
-            .to_string();
+        let e = AdaptConfig::from_toml(
+            "iterations = 3\n[weights]\nalpha = 1.0\nbetta = 2.0\n",
+            "x.toml",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("betta"), "{e}");
     }
 
@@ -342,7 +350,9 @@ mod tests {
     fn impossible_values_are_rejected() {
         assert!(AdaptConfig::from_toml("k = 0", "x").is_err());
         assert!(AdaptConfig::from_toml("batch_size = 1", "x").is_err());
-        let e = AdaptConfig::from_toml("[losses.maee]\n", "x").unwrap_err().to_string();
+        let e = AdaptConfig::from_toml("[losses.maee]\n", "x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("losses.maee"), "{e}");
     }
 }

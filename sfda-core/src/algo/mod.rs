@@ -13,7 +13,7 @@ mod run;
 mod sfda;
 mod state;
 
-pub use config::{AdaptConfig, Ablation, ExtraLoss, FakeBn, LossWeights, NetSize};
+pub use config::{Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize};
 pub use cursor::Cursor;
 pub use losses::{distill_terms, weighted_sum, LossResolver, WeightedLoss};
 pub use models::{fake_to_input, SfdaModels};
@@ -24,5 +24,9 @@ pub use state::{load_run_state, load_tensors, save_run_state, save_tensors, RunS
 
 /// `name value` pairs joined for logs and reports.
 pub fn run_loss_line(values: &[(String, f32)]) -> String {
-    values.iter().map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
+    values
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -29,11 +29,21 @@ pub fn fake_grid<B: Backend>(run: &Sfda<B>, path: &Path, n: usize) -> Result<()>
         let mut data = Vec::with_capacity(h * w * 3);
         for p in 0..h * w {
             for c in 0..3 {
-                data.push((((chw[c * h * w + p] + 1.0) * 0.5).clamp(0.0, 1.0) * 255.0).round() as u8);
+                data.push(
+                    (((chw[c * h * w + p] + 1.0) * 0.5).clamp(0.0, 1.0) * 255.0).round() as u8,
+                );
             }
         }
-        let rgb = RgbImage { width: w as u32, height: h as u32, data };
-        let map = LabelMap::new(w as u32, h as u32, labels[i * h * w..(i + 1) * h * w].to_vec())?;
+        let rgb = RgbImage {
+            width: w as u32,
+            height: h as u32,
+            data,
+        };
+        let map = LabelMap::new(
+            w as u32,
+            h as u32,
+            labels[i * h * w..(i + 1) * h * w].to_vec(),
+        )?;
         let panel = grid.label_panel(&map);
         grid.push_row(vec![rgb, panel]);
     }
@@ -43,7 +53,14 @@ pub fn fake_grid<B: Backend>(run: &Sfda<B>, path: &Path, n: usize) -> Result<()>
 const PANEL_W: usize = 320;
 const PANEL_H: usize = 90;
 const MARGIN: usize = 6;
-const COLORS: [[u8; 3]; 6] = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189], [255, 127, 14], [23, 190, 207]];
+const COLORS: [[u8; 3]; 6] = [
+    [31, 119, 180],
+    [214, 39, 40],
+    [44, 160, 44],
+    [148, 103, 189],
+    [255, 127, 14],
+    [23, 190, 207],
+];
 
 /// Plots every numeric series of `records` (except `step`) against step,
 /// one stacked panel per series (each scaled to its own min–max, zero line
@@ -81,10 +98,17 @@ pub fn loss_curves(records: &[serde_json::Value], path: &Path) -> Result<()> {
         if pts.is_empty() {
             continue;
         }
-        let (x0, x1) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-        let (y0, y1) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-        let sx = |x: f64| MARGIN + (((x - x0) / (x1 - x0).max(1e-12)) * (PANEL_W - 1) as f64) as usize;
-        let sy = |y: f64| top + PANEL_H - 2 - (((y - y0) / (y1 - y0).max(1e-12)) * (PANEL_H - 3) as f64) as usize;
+        let (x0, x1) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (y0, y1) = pts
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        let sx =
+            |x: f64| MARGIN + (((x - x0) / (x1 - x0).max(1e-12)) * (PANEL_W - 1) as f64) as usize;
+        let sy = |y: f64| {
+            top + PANEL_H - 2 - (((y - y0) / (y1 - y0).max(1e-12)) * (PANEL_H - 3) as f64) as usize
+        };
         if y0 < 0.0 && y1 > 0.0 {
             for x in 0..PANEL_W {
                 put(MARGIN + x, sy(0.0), [150, 150, 150], &mut data);
@@ -105,7 +129,21 @@ pub fn loss_curves(records: &[serde_json::Value], path: &Path) -> Result<()> {
             put(sx(pts[0].0), sy(pts[0].1), c, &mut data);
         }
     }
-    save_rgb_png(path, &RgbImage { width: w as u32, height: h as u32, data })?;
-    let legend: Vec<String> = names.iter().enumerate().map(|(i, n)| format!("{}: {n}", i + 1)).collect();
-    crate::data::write_atomic(&path.with_extension("txt"), format!("panels, top to bottom:\n{}\n", legend.join("\n")).as_bytes())
+    save_rgb_png(
+        path,
+        &RgbImage {
+            width: w as u32,
+            height: h as u32,
+            data,
+        },
+    )?;
+    let legend: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{}: {n}", i + 1))
+        .collect();
+    crate::data::write_atomic(
+        &path.with_extension("txt"),
+        format!("panels, top to bottom:\n{}\n", legend.join("\n")).as_bytes(),
+    )
 }

@@ -49,7 +49,8 @@ pub struct AdaptReport {
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.2}", x * 100.0)).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{:.2}", x * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 impl AdaptReport {
@@ -68,7 +69,12 @@ impl AdaptReport {
         let Some(first) = rows.first() else {
             return "(no labelled evaluation set: no scores)\n".into();
         };
-        let _ = writeln!(s, "Class set: {} ({})", self.class_set.name(), self.class_set.describe());
+        let _ = writeln!(
+            s,
+            "Class set: {} ({})",
+            self.class_set.name(),
+            self.class_set.describe()
+        );
         let _ = writeln!(s);
         let _ = write!(s, "| class |");
         for r in &rows {
@@ -78,7 +84,11 @@ impl AdaptReport {
             let _ = write!(s, " Δ |");
         }
         let _ = writeln!(s);
-        let _ = writeln!(s, "|---|{}", "---:|".repeat(rows.len() + usize::from(rows.len() == 2)));
+        let _ = writeln!(
+            s,
+            "|---|{}",
+            "---:|".repeat(rows.len() + usize::from(rows.len() == 2))
+        );
         for (i, c) in first.metrics.classes.iter().enumerate() {
             let _ = write!(s, "| {} |", c.name);
             let vals: Vec<Option<f64>> = rows.iter().map(|r| r.metrics.classes[i].iou).collect();
@@ -93,7 +103,10 @@ impl AdaptReport {
             let _ = writeln!(s);
         }
         for (label, f) in [
-            ("**mIoU**", (|m: &SegMetrics| m.miou) as fn(&SegMetrics) -> f64),
+            (
+                "**mIoU**",
+                (|m: &SegMetrics| m.miou) as fn(&SegMetrics) -> f64,
+            ),
             ("pixel acc.", |m: &SegMetrics| m.pixel_accuracy),
             ("mean acc.", |m: &SegMetrics| m.mean_accuracy),
         ] {
@@ -109,7 +122,11 @@ impl AdaptReport {
         }
         let absent: Vec<&str> = first.metrics.absent.iter().map(|s| s.as_str()).collect();
         if !absent.is_empty() {
-            let _ = writeln!(s, "\nExcluded (absent from prediction and ground truth): {}", absent.join(", "));
+            let _ = writeln!(
+                s,
+                "\nExcluded (absent from prediction and ground truth): {}",
+                absent.join(", ")
+            );
         }
         s
     }
@@ -128,7 +145,11 @@ impl AdaptReport {
         }
         s.push_str(&self.table());
         if !self.final_losses.is_empty() {
-            let _ = writeln!(s, "\nLoss terms at the last step: {}", crate::algo::run_loss_line(&self.final_losses));
+            let _ = writeln!(
+                s,
+                "\nLoss terms at the last step: {}",
+                crate::algo::run_loss_line(&self.final_losses)
+            );
         }
         let _ = writeln!(s, "\nPictures: `fakes.png` (generated samples | teacher prediction), `loss_curves.png` (one panel per loss term, see `train_log.json`).");
         s
@@ -137,7 +158,8 @@ impl AdaptReport {
     /// Writes `report.md` and `report.json` into `dir`, atomically.
     pub fn write(&self, dir: &Path) -> Result<()> {
         write_atomic(&dir.join("report.md"), self.markdown().as_bytes())?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| Error::msg(format!("report JSON: {e}")))?;
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::msg(format!("report JSON: {e}")))?;
         write_atomic(&dir.join("report.json"), json.as_bytes())
     }
 }

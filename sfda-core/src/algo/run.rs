@@ -17,7 +17,9 @@ use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
 use crate::data::{ClassSet, DataLoader};
 use crate::ipsm::EntropyRanker;
 use crate::model::NamedVar;
-use crate::net::{build_seg_model, DcganGenerator, DiscriminatorConfig, GeneratorConfig, PatchDiscriminator};
+use crate::net::{
+    build_seg_model, DcganGenerator, DiscriminatorConfig, GeneratorConfig, PatchDiscriminator,
+};
 use crate::nn::VarStore;
 use crate::optim::Optimizer;
 use crate::rng::SeedRng;
@@ -71,7 +73,13 @@ pub fn build_run<B: Backend>(
         discriminator,
         source_meta: meta,
     };
-    Ok(Sfda::new(cfg.clone(), models, terms, Box::new(EntropyRanker), dev.clone()))
+    Ok(Sfda::new(
+        cfg.clone(),
+        models,
+        terms,
+        Box::new(EntropyRanker),
+        dev.clone(),
+    ))
 }
 
 /// Data and output of [`run_adaptation`].
@@ -190,7 +198,10 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
     let opt_state = |prefix: &str| -> Vec<(String, Tensor<B>)> {
         tensors
             .iter()
-            .filter_map(|(k, t)| k.strip_prefix(&format!("{prefix}.")).map(|n| (n.to_string(), t.clone())))
+            .filter_map(|(k, t)| {
+                k.strip_prefix(&format!("{prefix}."))
+                    .map(|n| (n.to_string(), t.clone()))
+            })
             .collect()
     };
     run.student_opt.load_state(&opt_state("opt_student"))?;
@@ -217,7 +228,10 @@ fn loss_message(values: &[(String, f32)]) -> String {
 /// `adapted.safetensors` (+ sidecar), `report.md`, `report.json`,
 /// `train_log.json`, `fakes.png` (fakes with the teacher's predictions, the
 /// paper's Fig. 7), `loss_curves.png`, and `state/` for `--resume`.
-pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -> Result<AdaptSummary> {
+pub fn run_adaptation<B: Backend>(
+    run: &mut Sfda<B>,
+    inputs: &AdaptInputs<'_>,
+) -> Result<AdaptSummary> {
     let out = inputs.out;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let state_dir = out.join("state");
@@ -228,7 +242,16 @@ pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -
     let mut log = JsonLog::new(&out.join("train_log.json"), log_records);
     let dev = run.device.clone();
     let before = match inputs.val {
-        Some(v) => Some(evaluate(run.models.teacher.as_ref(), v, inputs.class_set, &dev, inputs.progress)?.metrics),
+        Some(v) => Some(
+            evaluate(
+                run.models.teacher.as_ref(),
+                v,
+                inputs.class_set,
+                &dev,
+                inputs.progress,
+            )?
+            .metrics,
+        ),
         None => None,
     };
     if !run.cfg.ablation.transfer_only && inputs.target.is_none() {
@@ -263,7 +286,14 @@ pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -
         let it = run.iteration;
         if run.cfg.eval_every > 0 && it % run.cfg.eval_every == 0 && it < run.cfg.iterations {
             if let Some(v) = inputs.val {
-                let m = evaluate(run.models.student.as_ref(), v, inputs.class_set, &dev, false)?.metrics;
+                let m = evaluate(
+                    run.models.student.as_ref(),
+                    v,
+                    inputs.class_set,
+                    &dev,
+                    false,
+                )?
+                .metrics;
                 rec["val_miou"] = serde_json::json!(m.miou * 100.0);
                 bar.println(format!("step {it}: val mIoU {:.2}", m.miou * 100.0));
             }
@@ -274,12 +304,22 @@ pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -
         }
     }
     bar.finish_and_clear();
-    let finished = run.iteration >= run.cfg.iterations && run.warmup_done >= run.cfg.generator_warmup;
+    let finished =
+        run.iteration >= run.cfg.iterations && run.warmup_done >= run.cfg.generator_warmup;
     if !finished {
         save_state(run, &state_dir, log.records())?;
     }
     let after = match (inputs.val, finished) {
-        (Some(v), true) => Some(evaluate(run.models.student.as_ref(), v, inputs.class_set, &dev, inputs.progress)?.metrics),
+        (Some(v), true) => Some(
+            evaluate(
+                run.models.student.as_ref(),
+                v,
+                inputs.class_set,
+                &dev,
+                inputs.progress,
+            )?
+            .metrics,
+        ),
         _ => None,
     };
     let ckpt = out.join("adapted.safetensors");
@@ -290,7 +330,10 @@ pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -
                 backend: B::NAME.into(),
                 device: B::device_spec(&dev).to_string(),
                 command: "adapt".into(),
-                data: inputs.target.map(|t| t.dataset().describe()).unwrap_or_default(),
+                data: inputs
+                    .target
+                    .map(|t| t.dataset().describe())
+                    .unwrap_or_default(),
                 seed: Some(run.cfg.seed),
                 iterations: Some(run.iteration as u64),
                 parent: Some(inputs.source.display().to_string()),
@@ -310,8 +353,14 @@ pub fn run_adaptation<B: Backend>(run: &mut Sfda<B>, inputs: &AdaptInputs<'_>) -
         iterations: run.iteration,
         seconds: t0.elapsed().as_secs_f64(),
         class_set: inputs.class_set,
-        before: before.map(|m| MethodScores { name: "source only".into(), metrics: m }),
-        after: after.map(|m| MethodScores { name: method_name(&run.cfg), metrics: m }),
+        before: before.map(|m| MethodScores {
+            name: "source only".into(),
+            metrics: m,
+        }),
+        after: after.map(|m| MethodScores {
+            name: method_name(&run.cfg),
+            metrics: m,
+        }),
         final_losses: last_values,
         config: run.cfg.clone(),
     };
@@ -334,7 +383,11 @@ pub fn method_name(cfg: &AdaptConfig) -> String {
             .filter(|(_, on)| *on)
             .map(|(n, _)| *n)
             .collect();
-        let what = if parts.is_empty() { "MAE".to_string() } else { parts.join("+") };
+        let what = if parts.is_empty() {
+            "MAE".to_string()
+        } else {
+            parts.join("+")
+        };
         return format!("transfer only ({what})");
     }
     if a.ipsm {

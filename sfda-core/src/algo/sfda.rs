@@ -117,7 +117,13 @@ impl<B: Backend> Sfda<B> {
     /// A batch of fakes in the segmentation input space; `G` in train mode.
     fn fakes(&mut self) -> Result<Tensor<B>> {
         let n = self.cfg.fake_batch_size;
-        let z = Tensor::<B>::randn(&[n, self.cfg.latent_dim], 0.0, 1.0, &mut self.rng, &self.device)?;
+        let z = Tensor::<B>::randn(
+            &[n, self.cfg.latent_dim],
+            0.0,
+            1.0,
+            &mut self.rng,
+            &self.device,
+        )?;
         let img = self.models.generator.forward(&z, true)?;
         fake_to_input(&img, &self.models.source_meta.normalization)
     }
@@ -131,7 +137,9 @@ impl<B: Backend> Sfda<B> {
     fn student_fake_opts(&self) -> ForwardOpts {
         ForwardOpts {
             bn: match self.cfg.student_bn_on_fake {
-                FakeBn::Batch => BnMode::Train { update_running: false },
+                FakeBn::Batch => BnMode::Train {
+                    update_running: false,
+                },
                 FakeBn::Running => BnMode::Eval,
             },
             collect_bn_stats: false,
@@ -149,7 +157,9 @@ impl<B: Backend> Sfda<B> {
         }
         let mut values = Vec::new();
         let total = weighted_sum(&self.terms, &inputs, |w| w.generator_weight, &mut values)?
-            .ok_or_else(|| Error::msg("the generator objective is empty: enable BNS, MAE or DAD"))?;
+            .ok_or_else(|| {
+                Error::msg("the generator objective is empty: enable BNS, MAE or DAD")
+            })?;
         check_finite("generator", &total)?;
         let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
         let refs: Vec<&Var<B>> = vars.iter().collect();
@@ -209,7 +219,11 @@ impl<B: Backend> Sfda<B> {
     /// `L_ADV` from the student's side: `D`'s logits on the hard patches
     /// pushed towards "easy".
     fn fool_term(&self, logits: &Tensor<B>) -> Result<Tensor<B>> {
-        let d = self.models.discriminator.as_ref().ok_or_else(|| Error::msg("no discriminator"))?;
+        let d = self
+            .models
+            .discriminator
+            .as_ref()
+            .ok_or_else(|| Error::msg("no discriminator"))?;
         let labels = self.ranker.rank(&logits.detach()?, self.cfg.k)?;
         let hard = labels.hard_indices();
         let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
@@ -262,10 +276,15 @@ impl<B: Backend> Sfda<B> {
         if self.target_features.is_none() && self.uses_target() {
             if let Some(xt) = &xt {
                 // The first generator step needs student features on a target batch.
-                let st = self.models.student.forward(xt, ForwardOpts {
-                    bn: BnMode::Train { update_running: false },
-                    collect_bn_stats: false,
-                })?;
+                let st = self.models.student.forward(
+                    xt,
+                    ForwardOpts {
+                        bn: BnMode::Train {
+                            update_running: false,
+                        },
+                        collect_bn_stats: false,
+                    },
+                )?;
                 self.target_features = Some(SegOutput {
                     logits: st.logits.detach()?,
                     features: st.features.detach()?,
@@ -296,7 +315,10 @@ impl<B: Backend> Sfda<B> {
 }
 
 fn trainable<B: Backend>(vars: Vec<crate::model::NamedVar<B>>) -> Vec<Var<B>> {
-    vars.into_iter().filter(|v| v.trainable).map(|v| v.var).collect()
+    vars.into_iter()
+        .filter(|v| v.trainable)
+        .map(|v| v.var)
+        .collect()
 }
 
 fn check_finite<B: Backend>(step: &str, loss: &Tensor<B>) -> Result<()> {

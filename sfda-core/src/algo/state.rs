@@ -38,25 +38,42 @@ pub struct RunState {
 pub fn save_tensors<B: Backend>(path: &Path, tensors: &[(String, Tensor<B>)]) -> Result<()> {
     let mut host = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
-        let bytes: Vec<u8> = t.detach()?.to_vec()?.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let bytes: Vec<u8> = t
+            .detach()?
+            .to_vec()?
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         host.push((name.clone(), t.shape(), bytes));
     }
     let mut views = Vec::with_capacity(host.len());
     for (name, shape, bytes) in &host {
-        let v = TensorView::new(Dtype::F32, shape.clone(), bytes)
-            .map_err(|e| Error::Checkpoint { path: path.into(), msg: format!("{name}: {e}") })?;
+        let v =
+            TensorView::new(Dtype::F32, shape.clone(), bytes).map_err(|e| Error::Checkpoint {
+                path: path.into(),
+                msg: format!("{name}: {e}"),
+            })?;
         views.push((name.as_str(), v));
     }
-    let bytes = safetensors::serialize(views, None::<HashMap<String, String>>)
-        .map_err(|e| Error::Checkpoint { path: path.into(), msg: e.to_string() })?;
+    let bytes = safetensors::serialize(views, None::<HashMap<String, String>>).map_err(|e| {
+        Error::Checkpoint {
+            path: path.into(),
+            msg: e.to_string(),
+        }
+    })?;
     write_atomic(path, &bytes)
 }
 
 /// Reads every tensor of a safetensors file written by [`save_tensors`].
-pub fn load_tensors<B: Backend>(path: &Path, dev: &B::Device) -> Result<BTreeMap<String, Tensor<B>>> {
+pub fn load_tensors<B: Backend>(
+    path: &Path,
+    dev: &B::Device,
+) -> Result<BTreeMap<String, Tensor<B>>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| Error::Checkpoint { path: path.into(), msg: format!("not a safetensors file: {e}") })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| Error::Checkpoint {
+        path: path.into(),
+        msg: format!("not a safetensors file: {e}"),
+    })?;
     let mut out = BTreeMap::new();
     for (name, view) in st.tensors() {
         if view.dtype() != Dtype::F32 {
@@ -77,7 +94,8 @@ pub fn load_tensors<B: Backend>(path: &Path, dev: &B::Device) -> Result<BTreeMap
 
 /// Writes the scalar state as JSON, atomically.
 pub fn save_run_state(path: &Path, state: &RunState) -> Result<()> {
-    let text = serde_json::to_string(state).map_err(|e| Error::msg(format!("serialising run state: {e}")))?;
+    let text = serde_json::to_string(state)
+        .map_err(|e| Error::msg(format!("serialising run state: {e}")))?;
     write_atomic(path, text.as_bytes())
 }
 

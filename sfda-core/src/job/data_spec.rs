@@ -63,7 +63,12 @@ impl DataSpec {
     }
 
     /// Sets the synthetic size, seed and severity (no effect on folders).
-    pub fn with_synth(mut self, size: Option<(u32, u32)>, seed: Option<u64>, severity: Option<f32>) -> Self {
+    pub fn with_synth(
+        mut self,
+        size: Option<(u32, u32)>,
+        seed: Option<u64>,
+        severity: Option<f32>,
+    ) -> Self {
         if let DataSpec::Synth(s) = &mut self {
             if let Some((w, h)) = size {
                 *s = s.with_size(w, h);
@@ -81,7 +86,11 @@ impl DataSpec {
     /// Opens the data set.
     pub fn open(&self) -> Result<Arc<dyn Dataset>> {
         match self {
-            DataSpec::Folder { root, layout, split } => open_dataset(*layout, root, split.as_deref()),
+            DataSpec::Folder {
+                root,
+                layout,
+                split,
+            } => open_dataset(*layout, root, split.as_deref()),
             DataSpec::Synth(spec) => Ok(Arc::new(SynthDataset::checked(*spec)?)),
         }
     }
@@ -96,7 +105,10 @@ mod tests {
         let d = DataSpec::parse("synth:target:val:50", None, None).unwrap();
         match d {
             DataSpec::Synth(s) => {
-                assert_eq!((s.domain, s.split, s.count), (Domain::Target, Split::Val, 50));
+                assert_eq!(
+                    (s.domain, s.split, s.count),
+                    (Domain::Target, Split::Val, 50)
+                );
             }
             _ => panic!("expected synth"),
         }
@@ -104,7 +116,10 @@ mod tests {
         assert!(DataSpec::parse("x", Some("kitti"), None).is_err());
         assert!(matches!(
             DataSpec::parse("some/dir", Some("gta5"), Some("train")).unwrap(),
-            DataSpec::Folder { layout: Layout::Gta5, .. }
+            DataSpec::Folder {
+                layout: Layout::Gta5,
+                ..
+            }
         ));
     }
 }

@@ -98,7 +98,12 @@ impl DemoJob {
         let ckpt = src_dir.join("best.safetensors");
         let tag = format!(
             "demo-source seed={} size={}x{} images={} iters={} severity={:?}",
-            self.seed, self.size.0, self.size.1, self.train_images, self.source_iterations, self.severity
+            self.seed,
+            self.size.0,
+            self.size.1,
+            self.train_images,
+            self.source_iterations,
+            self.severity
         );
         let cached = !self.retrain
             && read_meta(&ckpt)
@@ -107,7 +112,10 @@ impl DemoJob {
         let mut source_seconds = 0.0;
         if !cached {
             if self.progress {
-                eprintln!("[1/3] training the source model on {} synthetic source images", self.train_images);
+                eprintln!(
+                    "[1/3] training the source model on {} synthetic source images",
+                    self.train_images
+                );
             }
             let job = TrainSourceJob {
                 cfg: TrainSourceConfig {
@@ -133,15 +141,24 @@ impl DemoJob {
             eprintln!("[2/3] evaluating the source model on source and target validation images");
         }
         let eval = |data: DataSpec| -> Result<f64> {
-            Ok(EvalJob { checkpoint: ckpt.clone(), data, class_set: None, batch_size: 8, progress: false }
-                .run::<B>(dev)?
-                .miou
+            Ok(EvalJob {
+                checkpoint: ckpt.clone(),
+                data,
+                class_set: None,
+                batch_size: 8,
+                progress: false,
+            }
+            .run::<B>(dev)?
+            .miou
                 * 100.0)
         };
         let source_on_source = eval(synth(Domain::Source, Split::Val, self.val_images, self))?;
         let source_on_target = eval(synth(Domain::Target, Split::Val, self.val_images, self))?;
         if self.progress {
-            eprintln!("[3/3] adapting source-free to the target domain ({} iterations)", self.adapt.iterations);
+            eprintln!(
+                "[3/3] adapting source-free to the target domain ({} iterations)",
+                self.adapt.iterations
+            );
         }
         let mut cfg = self.adapt.clone();
         cfg.seed = self.seed;

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use crate::checkpoint::load_seg_model;
-use crate::data::{save_rgb_png, colorize, prediction_grid, DataLoader, LabelMap, LoaderConfig, Normalize};
+use crate::data::{
+    colorize, prediction_grid, save_rgb_png, DataLoader, LabelMap, LoaderConfig, Normalize,
+};
 use crate::job::DataSpec;
 use crate::nn::VarStore;
 use crate::tensor::Backend;
@@ -47,11 +49,21 @@ impl PredictJob {
             let pred = predict_labels(model.as_ref(), &batch_images::<B>(&batch, dev)?)?;
             let (h, w) = batch.hw();
             for i in 0..batch.len().min(total - done) {
-                let map = LabelMap::new(w as u32, h as u32, pred[i * h * w..(i + 1) * h * w].to_vec())?;
-                save_rgb_png(&self.out.join(format!("{}_pred.png", batch.names[i])), &colorize(&map))?;
+                let map = LabelMap::new(
+                    w as u32,
+                    h as u32,
+                    pred[i * h * w..(i + 1) * h * w].to_vec(),
+                )?;
+                save_rgb_png(
+                    &self.out.join(format!("{}_pred.png", batch.names[i])),
+                    &colorize(&map),
+                )?;
                 if rows.len() < self.grid_rows {
                     let img = norm.to_rgb(batch.image(i), h, w);
-                    let gt = batch.label(i).map(|l| LabelMap::new(w as u32, h as u32, l.to_vec())).transpose()?;
+                    let gt = batch
+                        .label(i)
+                        .map(|l| LabelMap::new(w as u32, h as u32, l.to_vec()))
+                        .transpose()?;
                     rows.push((img, gt, map));
                 }
                 done += 1;

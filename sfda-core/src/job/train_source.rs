@@ -33,7 +33,10 @@ impl TrainSourceJob {
             LoaderConfig::train(self.batch_size, self.cfg.seed, self.crop),
         )?;
         let val = match &self.val {
-            Some(v) => Some(DataLoader::new(v.open()?, LoaderConfig::eval(self.batch_size))?),
+            Some(v) => Some(DataLoader::new(
+                v.open()?,
+                LoaderConfig::eval(self.batch_size),
+            )?),
             None => None,
         };
         train_source::<B>(&self.cfg, &train, val.as_ref(), dev, &self.out)

@@ -47,6 +47,9 @@ fn check_grad_count<B: Backend>(vars: usize, grads: &[Option<Tensor<B>>]) -> Res
     Ok(())
 }
 
-fn find_state<'a, B: Backend>(state: &'a [(String, Tensor<B>)], name: &str) -> Option<&'a Tensor<B>> {
+fn find_state<'a, B: Backend>(
+    state: &'a [(String, Tensor<B>)],
+    name: &str,
+) -> Option<&'a Tensor<B>> {
     state.iter().find(|(n, _)| n == name).map(|(_, t)| t)
 }

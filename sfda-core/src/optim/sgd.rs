@@ -44,7 +44,11 @@ impl<B: Backend> Sgd<B> {
     /// SGD for `vars`.
     pub fn new(vars: Vec<Var<B>>, cfg: SgdConfig) -> Self {
         let velocity = vec![None; vars.len()];
-        Sgd { vars, cfg, velocity }
+        Sgd {
+            vars,
+            cfg,
+            velocity,
+        }
     }
 }
 

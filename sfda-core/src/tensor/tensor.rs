@@ -113,7 +113,11 @@ impl<B: Backend> Tensor<B> {
         if v.len() != 1 {
             return Err(Error::shape(
                 "to_scalar",
-                format!("tensor of shape {:?} has {} elements", self.shape(), v.len()),
+                format!(
+                    "tensor of shape {:?} has {} elements",
+                    self.shape(),
+                    v.len()
+                ),
             ));
         }
         Ok(v[0])
@@ -129,9 +133,9 @@ impl<B: Backend> Tensor<B> {
     /// Size of dim `d`, with a shape error if out of range.
     pub fn dim(&self, d: usize) -> Result<usize> {
         let s = self.shape();
-        s.get(d).copied().ok_or_else(|| {
-            Error::shape("dim", format!("dim {d} out of range for shape {s:?}"))
-        })
+        s.get(d)
+            .copied()
+            .ok_or_else(|| Error::shape("dim", format!("dim {d} out of range for shape {s:?}")))
     }
     /// Number of elements.
     pub fn elem_count(&self) -> usize {
@@ -289,10 +293,17 @@ impl<B: Backend> Tensor<B> {
     pub fn permute(&self, dims: &[usize]) -> Result<Self> {
         let r = self.rank();
         let mut seen = vec![false; r];
-        if dims.len() != r || dims.iter().any(|&d| d >= r || std::mem::replace(&mut seen[d], true)) {
+        if dims.len() != r
+            || dims
+                .iter()
+                .any(|&d| d >= r || std::mem::replace(&mut seen[d], true))
+        {
             return Err(Error::shape(
                 "permute",
-                format!("{dims:?} is not a permutation of the dims of {:?}", self.shape()),
+                format!(
+                    "{dims:?} is not a permutation of the dims of {:?}",
+                    self.shape()
+                ),
             ));
         }
         B::permute(&self.inner, dims).map(Self::wrap)

@@ -14,14 +14,21 @@ use crate::{Error, Result};
 pub fn cross_entropy_ignore<B: Backend>(logits: &Tensor<B>, labels: &[u8]) -> Result<Tensor<B>> {
     let s = logits.shape();
     if s.len() != 4 {
-        return Err(Error::shape("cross_entropy", format!("logits must be [B,C,H,W], got {s:?}")));
+        return Err(Error::shape(
+            "cross_entropy",
+            format!("logits must be [B,C,H,W], got {s:?}"),
+        ));
     }
     let (b, c, h, w) = (s[0], s[1], s[2], s[3]);
     let hw = h * w;
     if labels.len() != b * hw {
         return Err(Error::shape(
             "cross_entropy",
-            format!("{} labels for logits {s:?} ({} pixels)", labels.len(), b * hw),
+            format!(
+                "{} labels for logits {s:?} ({} pixels)",
+                labels.len(),
+                b * hw
+            ),
         ));
     }
     let mut onehot = vec![0f32; b * c * hw];

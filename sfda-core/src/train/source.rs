@@ -133,7 +133,11 @@ pub fn train_source<B: Backend>(
                 cfg.sgd.lr
             )));
         }
-        running = if it == 0 { l } else { 0.95 * running + 0.05 * l };
+        running = if it == 0 {
+            l
+        } else {
+            0.95 * running + 0.05 * l
+        };
         bar.set_message(format!("loss {running:.3} lr {:.2e}", opt.lr()));
         bar.inc(1);
         let step = it + 1;
@@ -160,10 +164,21 @@ pub fn train_source<B: Backend>(
     }
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
-    save_model::<B>(&last, model.as_ref(), cfg, train, dev, cfg.iterations, image_hw)?;
+    save_model::<B>(
+        &last,
+        model.as_ref(),
+        cfg,
+        train,
+        dev,
+        cfg.iterations,
+        image_hw,
+    )?;
     if best_miou.is_none() {
         std::fs::copy(&last, &best).map_err(|e| Error::io(&best, e))?;
-        let (ls, bs) = (checkpoint::sidecar_path(&last), checkpoint::sidecar_path(&best));
+        let (ls, bs) = (
+            checkpoint::sidecar_path(&last),
+            checkpoint::sidecar_path(&best),
+        );
         std::fs::copy(&ls, &bs).map_err(|e| Error::io(&bs, e))?;
     }
     Ok(TrainSourceSummary {
@@ -185,7 +200,10 @@ fn save_model<B: Backend>(
     (h, w): (usize, usize),
 ) -> Result<()> {
     let mut meta = CheckpointMeta::for_model(model).with_class_set(cfg.class_set.name());
-    meta.image_size = ImageSize { height: h, width: w };
+    meta.image_size = ImageSize {
+        height: h,
+        width: w,
+    };
     meta.provenance = Provenance {
         backend: B::NAME.into(),
         device: B::device_spec(dev).to_string(),

@@ -1,0 +1,214 @@
+//! The SFDA loop end to end at a tiny scale: one iteration gives the same
+//! losses on tch and candle from the same weights, seed and batch; an
+//! interrupted-and-resumed run ends where an uninterrupted one does; each
+//! step moves only the network it is meant to move; bad configs are refused.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sfda_backend_candle::CandleBackend;
+use sfda_backend_tch::TchBackend;
+use sfda_core::algo::{build_run, run_adaptation, AdaptConfig, AdaptInputs, NetSize};
+use sfda_core::checkpoint::{self, CheckpointMeta};
+use sfda_core::data::{ClassSet, DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec};
+use sfda_core::net::build_seg_model;
+use sfda_core::nn::VarStore;
+use sfda_core::{Backend, DeviceSpec};
+
+const W: u32 = 64;
+const H: u32 = 32;
+
+fn tiny_config() -> AdaptConfig {
+    AdaptConfig {
+        iterations: 4,
+        batch_size: 4,
+        fake_batch_size: 2,
+        fake_size: [32, 64],
+        target_size: None,
+        net_size: NetSize::Mini,
+        k: 2,
+        checkpoint_every: 1,
+        seed: 3,
+        ..AdaptConfig::default()
+    }
+}
+
+/// A random (untrained) deeplabv3-mini source checkpoint.
+fn source_checkpoint(dir: &Path) -> std::path::PathBuf {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let vs = VarStore::<TchBackend>::new(dev, 11);
+    let model = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root()).unwrap();
+    let path = dir.join("source.safetensors");
+    let meta = CheckpointMeta::for_model(model.as_ref()).with_class_set("cityscapes19");
+    checkpoint::save(&path, model.as_ref(), &meta).unwrap();
+    path
+}
+
+fn target_loader(bs: usize) -> DataLoader {
+    let spec = SynthSpec::new(Domain::Target, Split::Train, 16).with_size(W, H);
+    let mut lc = LoaderConfig::train(bs, 5, None);
+    lc.labels = false;
+    lc.prefetch = 0;
+    DataLoader::new(Arc::new(SynthDataset::new(spec)), lc).unwrap()
+}
+
+fn one_iteration<B: Backend>(source: &Path) -> Vec<(String, f32)> {
+    let dev = B::device(DeviceSpec::Cpu).unwrap();
+    let mut run = build_run::<B>(&tiny_config(), source, &dev, None).unwrap();
+    run.iterate(Some(&target_loader(4))).unwrap()
+}
+
+#[test]
+fn one_iteration_gives_the_same_losses_on_tch_and_candle() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let a = one_iteration::<TchBackend>(&src);
+    let b = one_iteration::<CandleBackend>(&src);
+    let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+    for want in ["g_bns", "g_mae", "g_dad_ss", "g_dad_st", "s_mae", "s_dad_ss", "s_tar", "s_adv", "d_d"] {
+        assert!(names.contains(&want), "missing loss term {want} in {names:?}");
+    }
+    assert_eq!(a.len(), b.len());
+    for ((na, va), (nb, vb)) in a.iter().zip(&b) {
+        assert_eq!(na, nb);
+        let tol = 1e-3 * va.abs().max(1.0);
+        assert!((va - vb).abs() <= tol, "{na}: tch {va} vs candle {vb}");
+    }
+}
+
+fn tensors_of<B: Backend>(vars: Vec<sfda_core::NamedVar<B>>) -> Vec<f32> {
+    vars.iter().flat_map(|v| v.var.tensor().to_vec().unwrap()).collect()
+}
+
+#[test]
+fn each_step_moves_only_its_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let mut run = build_run::<TchBackend>(&tiny_config(), &src, &dev, None).unwrap();
+    let loader = target_loader(4);
+    let snapshot = |run: &sfda_core::algo::Sfda<TchBackend>| {
+        (
+            tensors_of(run.models.teacher.named_vars()),
+            tensors_of(run.models.student.named_vars()),
+            tensors_of(run.models.generator.named_vars()),
+            tensors_of(run.models.discriminator.as_ref().unwrap().named_vars()),
+        )
+    };
+    // Prime the cached target features, then check the generator step alone.
+    run.iterate(Some(&loader)).unwrap();
+    let before = snapshot(&run);
+    run.generator_step().unwrap();
+    let after = snapshot(&run);
+    assert_eq!(before.0, after.0, "teacher must never change");
+    assert_eq!(before.1, after.1, "generator step must not move the student");
+    assert_ne!(before.2, after.2, "generator step must move the generator");
+    assert_eq!(before.3, after.3, "generator step must not move the discriminator");
+    run.discriminator_step().unwrap();
+    let after_d = snapshot(&run);
+    assert_eq!(after.1, after_d.1);
+    assert_eq!(after.2, after_d.2);
+    assert_ne!(after.3, after_d.3, "discriminator step must move the discriminator");
+    assert_eq!(before.0, after_d.0);
+}
+
+fn run_to_end(out: &Path, src: &Path, stop_after: Option<usize>, resume: bool) -> sfda_core::algo::AdaptSummary {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let mut run = build_run::<TchBackend>(&tiny_config(), src, &dev, None).unwrap();
+    let loader = target_loader(4);
+    let val = {
+        let spec = SynthSpec::new(Domain::Target, Split::Val, 4).with_size(W, H);
+        DataLoader::new(Arc::new(SynthDataset::new(spec)), LoaderConfig::eval(4)).unwrap()
+    };
+    run_adaptation(
+        &mut run,
+        &AdaptInputs {
+            source: src,
+            target: Some(&loader),
+            val: Some(&val),
+            class_set: ClassSet::Cityscapes19,
+            out,
+            resume,
+            progress: false,
+            stop_after,
+        },
+    )
+    .unwrap()
+}
+
+#[test]
+fn interrupted_and_resumed_run_matches_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let straight = run_to_end(&dir.path().join("a"), &src, None, false);
+    let first = run_to_end(&dir.path().join("b"), &src, Some(2), false);
+    assert!(!first.finished);
+    let resumed = run_to_end(&dir.path().join("b"), &src, None, true);
+    assert!(resumed.finished);
+    let (a, b) = (straight.report.after.unwrap(), resumed.report.after.unwrap());
+    assert!((a.metrics.miou - b.metrics.miou).abs() < 1e-6, "{} vs {}", a.metrics.miou, b.metrics.miou);
+    for ((na, va), (nb, vb)) in straight.report.final_losses.iter().zip(&resumed.report.final_losses) {
+        assert_eq!(na, nb);
+        assert!((va - vb).abs() <= 1e-4 * va.abs().max(1.0), "{na}: {va} vs {vb}");
+    }
+    for f in ["adapted.safetensors", "adapted.json", "report.md", "report.json", "fakes.png", "loss_curves.png"] {
+        assert!(dir.path().join("b").join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn resuming_with_another_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    run_to_end(&dir.path().join("c"), &src, Some(1), false);
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let mut cfg = tiny_config();
+    cfg.weights.alpha = 0.5;
+    let mut run = build_run::<TchBackend>(&cfg, &src, &dev, None).unwrap();
+    let loader = target_loader(4);
+    let err = run_adaptation(
+        &mut run,
+        &AdaptInputs {
+            source: &src,
+            target: Some(&loader),
+            val: None,
+            class_set: ClassSet::Cityscapes19,
+            out: &dir.path().join("c"),
+            resume: true,
+            progress: false,
+            stop_after: None,
+        },
+    )
+    .err()
+    .expect("must refuse")
+    .to_string();
+    assert!(err.contains("different config"), "{err}");
+}
+
+#[test]
+fn every_shipped_preset_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sfda-core/presets");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            AdaptConfig::from_file(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 6, "expected the paper presets and the demo, found {n}");
+}
+
+#[test]
+fn transfer_only_runs_without_target_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let mut cfg = tiny_config();
+    cfg.ablation.transfer_only = true;
+    let mut run = build_run::<TchBackend>(&cfg, &src, &dev, None).unwrap();
+    assert!(run.models.discriminator.is_none());
+    let v = run.iterate(None).unwrap();
+    let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"s_mae") && !names.contains(&"s_tar") && !names.contains(&"g_dad_st"), "{names:?}");
+}

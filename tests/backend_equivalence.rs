@@ -432,7 +432,7 @@ equivalence!(
     unary(Values::Signed),
     TOL_REDUCTION,
     grad = true,
-    |xs| { xs[0].sum_all()?.add(&xs[0].mean_all()?) }
+    |xs| xs[0].sum_all()?.add(&xs[0].mean_all()?)
 );
 equivalence!(
     max_dim,
@@ -599,7 +599,7 @@ equivalence!(
     unary(Values::Signed),
     TOL_EXACT,
     grad = true,
-    |xs| { xs[0].mul(&xs[0].detach()?) }
+    |xs| xs[0].mul(&xs[0].detach()?)
 );
 
 // ---------- neural-network ops ----------
@@ -733,11 +733,11 @@ equivalence!(
 );
 equivalence!(upsample_bilinear2d, image(7), TOL_CONV, grad = true, |xs| {
     let s = xs[0].shape();
-    xs[0].upsample_bilinear2d((s[2] * 2 + 1, (s[3] + 1) / 2))
+    xs[0].upsample_bilinear2d((s[2] * 2 + 1, s[3].div_ceil(2)))
 });
 equivalence!(adaptive_avg_pool2d, image(9), TOL_CONV, grad = true, |xs| {
     let s = xs[0].shape();
-    xs[0].adaptive_avg_pool2d(((s[2] + 1) / 2, s[3].min(3)))
+    xs[0].adaptive_avg_pool2d((s[2].div_ceil(2), s[3].min(3)))
 });
 
 // ---------- autodiff: variables ----------

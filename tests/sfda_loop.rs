@@ -65,8 +65,13 @@ fn one_iteration_gives_the_same_losses_on_tch_and_candle() {
     let a = one_iteration::<TchBackend>(&src);
     let b = one_iteration::<CandleBackend>(&src);
     let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
-    for want in ["g_bns", "g_mae", "g_dad_ss", "g_dad_st", "s_mae", "s_dad_ss", "s_tar", "s_adv", "d_d"] {
-        assert!(names.contains(&want), "missing loss term {want} in {names:?}");
+    for want in [
+        "g_bns", "g_mae", "g_dad_ss", "g_dad_st", "s_mae", "s_dad_ss", "s_tar", "s_adv", "d_d",
+    ] {
+        assert!(
+            names.contains(&want),
+            "missing loss term {want} in {names:?}"
+        );
     }
     assert_eq!(a.len(), b.len());
     for ((na, va), (nb, vb)) in a.iter().zip(&b) {
@@ -77,7 +82,9 @@ fn one_iteration_gives_the_same_losses_on_tch_and_candle() {
 }
 
 fn tensors_of<B: Backend>(vars: Vec<sfda_core::NamedVar<B>>) -> Vec<f32> {
-    vars.iter().flat_map(|v| v.var.tensor().to_vec().unwrap()).collect()
+    vars.iter()
+        .flat_map(|v| v.var.tensor().to_vec().unwrap())
+        .collect()
 }
 
 #[test]
@@ -101,18 +108,32 @@ fn each_step_moves_only_its_network() {
     run.generator_step().unwrap();
     let after = snapshot(&run);
     assert_eq!(before.0, after.0, "teacher must never change");
-    assert_eq!(before.1, after.1, "generator step must not move the student");
+    assert_eq!(
+        before.1, after.1,
+        "generator step must not move the student"
+    );
     assert_ne!(before.2, after.2, "generator step must move the generator");
-    assert_eq!(before.3, after.3, "generator step must not move the discriminator");
+    assert_eq!(
+        before.3, after.3,
+        "generator step must not move the discriminator"
+    );
     run.discriminator_step().unwrap();
     let after_d = snapshot(&run);
     assert_eq!(after.1, after_d.1);
     assert_eq!(after.2, after_d.2);
-    assert_ne!(after.3, after_d.3, "discriminator step must move the discriminator");
+    assert_ne!(
+        after.3, after_d.3,
+        "discriminator step must move the discriminator"
+    );
     assert_eq!(before.0, after_d.0);
 }
 
-fn run_to_end(out: &Path, src: &Path, stop_after: Option<usize>, resume: bool) -> sfda_core::algo::AdaptSummary {
+fn run_to_end(
+    out: &Path,
+    src: &Path,
+    stop_after: Option<usize>,
+    resume: bool,
+) -> sfda_core::algo::AdaptSummary {
     let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
     let mut run = build_run::<TchBackend>(&tiny_config(), src, &dev, None).unwrap();
     let loader = target_loader(4);
@@ -145,13 +166,36 @@ fn interrupted_and_resumed_run_matches_an_uninterrupted_one() {
     assert!(!first.finished);
     let resumed = run_to_end(&dir.path().join("b"), &src, None, true);
     assert!(resumed.finished);
-    let (a, b) = (straight.report.after.unwrap(), resumed.report.after.unwrap());
-    assert!((a.metrics.miou - b.metrics.miou).abs() < 1e-6, "{} vs {}", a.metrics.miou, b.metrics.miou);
-    for ((na, va), (nb, vb)) in straight.report.final_losses.iter().zip(&resumed.report.final_losses) {
+    let (a, b) = (
+        straight.report.after.unwrap(),
+        resumed.report.after.unwrap(),
+    );
+    assert!(
+        (a.metrics.miou - b.metrics.miou).abs() < 1e-6,
+        "{} vs {}",
+        a.metrics.miou,
+        b.metrics.miou
+    );
+    for ((na, va), (nb, vb)) in straight
+        .report
+        .final_losses
+        .iter()
+        .zip(&resumed.report.final_losses)
+    {
         assert_eq!(na, nb);
-        assert!((va - vb).abs() <= 1e-4 * va.abs().max(1.0), "{na}: {va} vs {vb}");
+        assert!(
+            (va - vb).abs() <= 1e-4 * va.abs().max(1.0),
+            "{na}: {va} vs {vb}"
+        );
     }
-    for f in ["adapted.safetensors", "adapted.json", "report.md", "report.json", "fakes.png", "loss_curves.png"] {
+    for f in [
+        "adapted.safetensors",
+        "adapted.json",
+        "report.md",
+        "report.json",
+        "fakes.png",
+        "loss_curves.png",
+    ] {
         assert!(dir.path().join("b").join(f).exists(), "{f} missing");
     }
 }
@@ -179,8 +223,7 @@ fn resuming_with_another_config_is_refused() {
             stop_after: None,
         },
     )
-    .err()
-    .expect("must refuse")
+    .expect_err("must refuse")
     .to_string();
     assert!(err.contains("different config"), "{err}");
 }
@@ -210,5 +253,8 @@ fn transfer_only_runs_without_target_data() {
     assert!(run.models.discriminator.is_none());
     let v = run.iterate(None).unwrap();
     let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&"s_mae") && !names.contains(&"s_tar") && !names.contains(&"g_dad_st"), "{names:?}");
+    assert!(
+        names.contains(&"s_mae") && !names.contains(&"s_tar") && !names.contains(&"g_dad_st"),
+        "{names:?}"
+    );
 }

@@ -284,7 +284,7 @@ pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
 
 /// `out = M_h · x · M_wᵀ` per `[H, W]` plane: how bilinear resize and adaptive
 /// pooling are written from matmuls (exact and differentiable everywhere).
-fn separable_resample<B: Backend + ?Sized>(
+fn separable_resample<B: Backend>(
     x: &B::Tensor,
     mh: &[f32],
     mw: &[f32],

@@ -42,9 +42,37 @@ pub(crate) fn available() -> Vec<DeviceSpec> {
 }
 
 /// Opens `spec`, or explains why it cannot be used.
+/// Makes libtorch's intra-op pool use every available core (once). Its own
+/// default counts physical cores, which on small VMs can be fewer than the
+/// cores the process may use; `OMP_NUM_THREADS` / `SFDA_THREADS` still win.
+fn init_cpu_threads() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("OMP_NUM_THREADS").is_some() {
+            return;
+        }
+        let want = std::env::var("SFDA_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<i32>().ok())
+            .or_else(|| {
+                std::thread::available_parallelism()
+                    .ok()
+                    .map(|n| n.get() as i32)
+            });
+        if let Some(n) = want {
+            if n > tch::get_num_threads() {
+                tch::set_num_threads(n);
+            }
+        }
+    });
+}
+
 pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     match spec {
-        DeviceSpec::Cpu => Ok(Device::Cpu),
+        DeviceSpec::Cpu => {
+            init_cpu_threads();
+            Ok(Device::Cpu)
+        }
         DeviceSpec::Cuda(i) => {
             let count = cuda_count();
             if i < count {

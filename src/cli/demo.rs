@@ -24,7 +24,7 @@ pub struct DemoArgs {
     #[arg(long)]
     iterations: Option<usize>,
     /// Source training steps.
-    #[arg(long, default_value_t = 1500)]
+    #[arg(long, default_value_t = 3000)]
     source_iterations: usize,
     /// Synthetic training images per domain.
     #[arg(long, default_value_t = 2000)]

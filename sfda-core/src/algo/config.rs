@@ -110,7 +110,8 @@ pub struct AdaptConfig {
     pub fake_batch_size: usize,
     /// Fake image size `[height, width]` (paper: 128×256, half the targets).
     pub fake_size: [usize; 2],
-    /// Resize target images to `[width, height]` (paper: 512×256); none keeps them.
+    /// Resize target images to `[width, height]` (the paper presets: 512×256);
+    /// none (the default) keeps them at the size the data comes in.
     pub target_size: Option<[u32; 2]>,
     /// Seed of every random choice (latents, data order, init).
     pub seed: u64,
@@ -187,7 +188,7 @@ impl Default for AdaptConfig {
             batch_size: 8,
             fake_batch_size: 8,
             fake_size: [128, 256],
-            target_size: Some([512, 256]),
+            target_size: None,
             seed: 0,
             latent_dim: 256,
             net_size: NetSize::Paper,

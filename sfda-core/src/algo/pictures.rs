@@ -62,7 +62,8 @@ const COLORS: [[u8; 3]; 6] = [
     [23, 190, 207],
 ];
 
-/// Plots every numeric series of `records` (except `step`) against step,
+/// Plots every numeric series of `records` (except `step` and the
+/// `time_*` timings) against step,
 /// one stacked panel per series (each scaled to its own min–max, zero line
 /// in grey when in range), in the order of first appearance.
 pub fn loss_curves(records: &[serde_json::Value], path: &Path) -> Result<()> {
@@ -70,7 +71,7 @@ pub fn loss_curves(records: &[serde_json::Value], path: &Path) -> Result<()> {
     for r in records {
         if let Some(o) = r.as_object() {
             for k in o.keys() {
-                if k != "step" && !names.contains(k) {
+                if k != "step" && !k.starts_with("time_") && !names.contains(k) {
                     names.push(k.clone());
                 }
             }

@@ -219,6 +219,7 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
 fn loss_message(values: &[(String, f32)]) -> String {
     values
         .iter()
+        .filter(|(k, _)| !k.starts_with("time_"))
         .map(|(k, v)| format!("{k} {v:.3}"))
         .collect::<Vec<_>>()
         .join(" ")
@@ -361,7 +362,10 @@ pub fn run_adaptation<B: Backend>(
             name: method_name(&run.cfg),
             metrics: m,
         }),
-        final_losses: last_values,
+        final_losses: last_values
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("time_"))
+            .collect(),
         config: run.cfg.clone(),
     };
     if finished {

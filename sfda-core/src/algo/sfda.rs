@@ -12,6 +12,8 @@
 //! with respect to; nothing on the path from `G` through the frozen teacher
 //! (including its BN statistics, for `L_BNS`) is detached.
 
+use std::time::Instant;
+
 use crate::algo::config::{AdaptConfig, FakeBn};
 use crate::algo::cursor::Cursor;
 use crate::algo::losses::{weighted_sum, WeightedLoss};
@@ -264,8 +266,18 @@ impl<B: Backend> Sfda<B> {
     /// One full iteration: generator step(s) when due, the student step on
     /// the next target batch, then the discriminator step(s). Returns the
     /// loss terms prefixed `g_`, `s_`, `d_`.
+    /// Wall time of each part is reported as `time_data`, `time_g`,
+    /// `time_s`, `time_d` (seconds).
     pub fn iterate(&mut self, target: Option<&DataLoader>) -> Result<StepLosses> {
         let mut out = Vec::new();
+        let mut clock = Instant::now();
+        let device = self.device.clone();
+        let mut lap = |name: &str, out: &mut StepLosses| -> Result<()> {
+            B::synchronize(&device)?;
+            out.push((format!("time_{name}"), clock.elapsed().as_secs_f32()));
+            clock = Instant::now();
+            Ok(())
+        };
         let xt = match (target, self.uses_target()) {
             (Some(loader), true) => {
                 let batch = self.cursor.next_batch(loader)?;
@@ -292,6 +304,7 @@ impl<B: Backend> Sfda<B> {
                 });
             }
         }
+        lap("data", &mut out)?;
         if self.iteration % self.cfg.generator_every == 0 {
             for _ in 0..self.cfg.generator_steps {
                 for (k, v) in self.generator_step()? {
@@ -299,9 +312,11 @@ impl<B: Backend> Sfda<B> {
                 }
             }
         }
+        lap("g", &mut out)?;
         for (k, v) in self.student_step(xt.as_ref())? {
             out.push((format!("s_{k}"), v));
         }
+        lap("s", &mut out)?;
         if self.uses_ipsm() {
             for _ in 0..self.cfg.discriminator_steps {
                 for (k, v) in self.discriminator_step()? {
@@ -309,6 +324,7 @@ impl<B: Backend> Sfda<B> {
                 }
             }
         }
+        lap("d", &mut out)?;
         self.iteration += 1;
         Ok(out)
     }

@@ -55,7 +55,7 @@ impl DemoJob {
             train_images: 2000,
             val_images: 200,
             severity: None,
-            source_iterations: 1500,
+            source_iterations: 3000,
             adapt: AdaptConfig::from_toml(DEMO_PRESET, "presets/demo.toml")?,
             retrain: false,
             progress: true,

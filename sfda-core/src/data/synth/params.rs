@@ -16,8 +16,11 @@
 pub const DEFAULT_WIDTH: u32 = 256;
 /// Default image height of the embedded benchmark.
 pub const DEFAULT_HEIGHT: u32 = 128;
-/// Default severity of the target domain.
-pub const DEFAULT_SEVERITY: f32 = 0.8;
+/// Default severity of the target domain. Measured with a deeplabv3-mini
+/// source model (49.0 mIoU on source val, tch, 1500 steps): severity 0.3 keeps
+/// 35.6 mIoU on target val, 0.5 keeps 15.5, 0.8 keeps 4.7. 0.4 sits between:
+/// a large gap that is still adaptable.
+pub const DEFAULT_SEVERITY: f32 = 0.4;
 /// Smallest accepted image side.
 pub const MIN_SIDE: u32 = 16;
 /// Largest accepted image side.

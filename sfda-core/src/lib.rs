@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod algo;
+pub mod atomic;
 pub mod checkpoint;
 pub mod data;
 pub mod device;

@@ -137,6 +137,10 @@ fn all_tensors<B: Backend>(run: &Sfda<B>) -> Result<Vec<(String, Tensor<B>)>> {
     if let Some(d) = &m.discriminator {
         out.extend(prefixed("discriminator", d.named_vars()));
     }
+    if let Some((features, logits)) = run.target_cache() {
+        out.push(("cache.target_features".into(), features));
+        out.push(("cache.target_logits".into(), logits));
+    }
     for (n, t) in run.student_opt.state()? {
         out.push((format!("opt_student.{n}"), t));
     }
@@ -208,6 +212,12 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
     run.generator_opt.load_state(&opt_state("opt_generator"))?;
     if let Some(o) = run.discriminator_opt.as_mut() {
         o.load_state(&opt_state("opt_discriminator"))?;
+    }
+    if let (Some(f), Some(l)) = (
+        tensors.get("cache.target_features"),
+        tensors.get("cache.target_logits"),
+    ) {
+        run.set_target_cache(f.clone(), l.clone());
     }
     run.iteration = state.iteration;
     run.warmup_done = state.warmup_done;

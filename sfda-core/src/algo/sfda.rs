@@ -109,6 +109,24 @@ impl<B: Backend> Sfda<B> {
         }
     }
 
+    /// The cached student outputs on the last target batch (features and
+    /// logits, detached), part of the resumable state.
+    pub fn target_cache(&self) -> Option<(Tensor<B>, Tensor<B>)> {
+        self.target_features
+            .as_ref()
+            .map(|o| (o.features.clone(), o.logits.clone()))
+    }
+
+    /// Restores the cache written by [`Sfda::target_cache`].
+    pub fn set_target_cache(&mut self, features: Tensor<B>, logits: Tensor<B>) {
+        self.target_logits = Some(logits.clone());
+        self.target_features = Some(SegOutput {
+            logits,
+            features,
+            bn_stats: Vec::new(),
+        });
+    }
+
     fn uses_target(&self) -> bool {
         !self.cfg.ablation.transfer_only
     }

@@ -36,14 +36,13 @@
 //! save_file(model.state_dict(), "deeplabv3_resnet50.safetensors")
 //! ```
 
-mod atomic;
 mod meta;
 mod tensors;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use atomic::write_atomic;
+pub use crate::atomic::write_atomic;
 pub use meta::{CheckpointMeta, ImageSize, Normalization, Provenance, FORMAT, VERSION};
 pub use tensors::{load_weights, read_metadata, save_vars, LoadOpts, LoadReport};
 

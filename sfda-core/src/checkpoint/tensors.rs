@@ -6,7 +6,7 @@ use std::path::Path;
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
-use crate::checkpoint::atomic::write_atomic;
+use crate::atomic::write_atomic;
 use crate::model::NamedVar;
 use crate::tensor::{Backend, Tensor};
 use crate::{Error, Result};

@@ -2,9 +2,7 @@
 //! temporary file next to the target and renamed over it, so a crash never
 //! leaves a half-written image that a later run would fail to decode.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 use crate::data::raster::{LabelMap, RgbImage};
 use crate::data::viz::palette::CITYSCAPES_PALETTE;
@@ -24,35 +22,7 @@ pub enum PngPixels<'a> {
     Rgb16(&'a [u16]),
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.{}.{n}.partial", std::process::id()))
-}
-
-/// Writes `bytes` to `path` atomically (temp file + rename), creating the
-/// parent folders.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    }
-    let tmp = temp_path(path);
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_data()?;
-        std::fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
-}
+pub use crate::atomic::write_atomic;
 
 /// Encodes pixels as a PNG in memory.
 pub fn encode_png(width: u32, height: u32, pixels: PngPixels<'_>) -> Result<Vec<u8>> {

@@ -1,6 +1,7 @@
 //! Atomic file replacement: write a temporary file next to the target, flush
 //! it to disk, then rename it over the target, so a reader never sees a
-//! half-written checkpoint.
+//! half-written file (checkpoints, pictures, logs, reports, run state) and a
+//! crash never destroys what was already written.
 
 use std::fs;
 use std::io::Write;

@@ -2,6 +2,7 @@
 
 mod adapt;
 mod backends;
+mod bench;
 mod common;
 mod data;
 mod demo;
@@ -37,6 +38,8 @@ pub enum Command {
     /// Synthetic data, dataset statistics and previews.
     #[command(subcommand)]
     Data(data::DataCommand),
+    /// Time whole SFDA iterations per backend, side by side (per-step breakdown, images/s, ratio).
+    Bench(bench::BenchArgs),
     /// List compiled backends, their versions and usable devices.
     Backends(backends::BackendsArgs),
 }
@@ -50,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Data(c) => data::run(c),
+        Command::Bench(a) => bench::run(a),
         Command::Backends(a) => backends::run(a),
     }
 }

@@ -3,6 +3,7 @@
 //! chosen backend, so everything below it is statically dispatched.
 
 mod adapt;
+mod bench;
 mod data_spec;
 mod demo;
 mod eval;
@@ -11,8 +12,9 @@ mod probe;
 mod train_source;
 
 pub use adapt::AdaptJob;
+pub use bench::{BenchJob, BenchResult};
 pub use data_spec::DataSpec;
-pub use demo::{DemoJob, DemoSummary};
+pub use demo::{DemoJob, DemoSummary, DEMO_PRESET};
 pub use eval::EvalJob;
 pub use predict::PredictJob;
 pub use train_source::TrainSourceJob;
@@ -40,6 +42,8 @@ pub enum Job {
     Adapt(AdaptJob),
     /// The whole demo on the embedded benchmark.
     Demo(DemoJob),
+    /// Times whole SFDA iterations.
+    Bench(BenchJob),
 }
 
 /// What a job returns to the CLI.
@@ -64,6 +68,8 @@ pub enum JobOutput {
     Adapt(Box<AdaptReport>),
     /// Result of [`Job::Demo`].
     Demo(Box<DemoSummary>),
+    /// Result of [`Job::Bench`].
+    Bench(BenchResult),
 }
 
 impl Job {
@@ -77,6 +83,7 @@ impl Job {
             Job::Predict(j) => Ok(JobOutput::Predict(j.run::<B>(&dev)?)),
             Job::Adapt(j) => Ok(JobOutput::Adapt(Box::new(j.run::<B>(&dev)?))),
             Job::Demo(j) => Ok(JobOutput::Demo(Box::new(j.run::<B>(&dev)?))),
+            Job::Bench(j) => Ok(JobOutput::Bench(j.run::<B>(&dev)?)),
         }
     }
 }

@@ -2,30 +2,14 @@
 //! K×K patches (with cropped remainders) and entropy ranking per position
 //! across the batch, on inputs whose entropies are ordered by construction.
 
+#[macro_use]
+mod common;
+
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::ipsm::{builtin_patch_ranker, split_patches, EntropyRanker, PatchGrid, PatchRanker};
 use sfda_core::loss::toml;
-use sfda_core::{Backend, DeviceSpec, Result, Tensor};
-
-/// Instantiates each generic test once per backend (`tch::name`,
-/// `candle::name`), like candle's `test_device!`.
-macro_rules! test_backends {
-    ($($name:ident),* $(,)?) => {
-        mod tch {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::TchBackend>(&super::cpu::<super::TchBackend>()?)
-            })*
-        }
-        mod candle {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::CandleBackend>(&super::cpu::<super::CandleBackend>()?)
-            })*
-        }
-    };
-}
+use sfda_core::{Backend, Result, Tensor};
 
 test_backends!(
     split_patches_order_and_crop,
@@ -35,10 +19,6 @@ test_backends!(
     entropy_ranker_needs_two_images,
     ranker_factory,
 );
-
-fn cpu<B: Backend>() -> Result<B::Device> {
-    B::device(DeviceSpec::Cpu)
-}
 
 fn split_patches_order_and_crop<B: Backend>(dev: &B::Device) -> Result<()> {
     // [B=2, C=2, H=3, W=5] holding 0..60; K = 2 → 1×2 patches, row 2 and

@@ -2,31 +2,15 @@
 //! drives them: built by name from TOML options, computed from `SegOutput`s.
 //! The values are the hand-computed ones of `loss_values.rs`.
 
+#[macro_use]
+mod common;
+
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::loss::{
     builtin_distill_loss, toml, DistillInputs, DistillLoss, BUILTIN_DISTILL_LOSSES,
 };
-use sfda_core::{Backend, BnStat, DeviceSpec, Result, SegOutput, Tensor};
-
-/// Instantiates each generic test once per backend (`tch::name`,
-/// `candle::name`), like candle's `test_device!`.
-macro_rules! test_backends {
-    ($($name:ident),* $(,)?) => {
-        mod tch {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::TchBackend>(&super::cpu::<super::TchBackend>()?)
-            })*
-        }
-        mod candle {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::CandleBackend>(&super::cpu::<super::CandleBackend>()?)
-            })*
-        }
-    };
-}
+use sfda_core::{Backend, BnStat, Result, SegOutput, Tensor};
 
 test_backends!(
     builtin_losses_compute_from_seg_outputs,
@@ -36,10 +20,6 @@ test_backends!(
 );
 
 const TOL: f32 = 1e-5;
-
-fn cpu<B: Backend>() -> Result<B::Device> {
-    B::device(DeviceSpec::Cpu)
-}
 
 fn t<B: Backend>(data: &[f32], shape: &[usize], dev: &B::Device) -> Result<Tensor<B>> {
     Tensor::from_f32(data, shape, dev)

@@ -3,6 +3,9 @@
 //! for L_BNS, the features for DAD), with values worked out by hand where the
 //! derivative is simple and central finite differences elsewhere.
 
+#[macro_use]
+mod common;
+
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::ipsm::split_patches;
@@ -10,26 +13,7 @@ use sfda_core::loss::{
     bce_with_logits, bns_loss, dad_ss_loss, dad_st_loss, mae_loss, maxsquare_loss, AdvReduction,
     BnsNorm, FeatureScale, LayerReduction, MaxSquareOptions, OutputSpace, StPairing,
 };
-use sfda_core::{grad, Backend, BnStat, DeviceSpec, Result, Tensor, Var};
-
-/// Instantiates each generic test once per backend (`tch::name`,
-/// `candle::name`), like candle's `test_device!`.
-macro_rules! test_backends {
-    ($($name:ident),* $(,)?) => {
-        mod tch {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::TchBackend>(&super::cpu::<super::TchBackend>()?)
-            })*
-        }
-        mod candle {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::CandleBackend>(&super::cpu::<super::CandleBackend>()?)
-            })*
-        }
-    };
-}
+use sfda_core::{grad, Backend, BnStat, Result, Tensor, Var};
 
 test_backends!(
     bns_gradient_reaches_the_input_through_bn_statistics,
@@ -40,10 +24,6 @@ test_backends!(
     dad_st_gradient_matches_finite_differences,
     split_patches_gradient_skips_cropped_pixels,
 );
-
-fn cpu<B: Backend>() -> Result<B::Device> {
-    B::device(DeviceSpec::Cpu)
-}
 
 fn var<B: Backend>(data: &[f32], shape: &[usize], dev: &B::Device) -> Result<Var<B>> {
     Var::new(&Tensor::from_f32(data, shape, dev)?)

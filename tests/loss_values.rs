@@ -2,6 +2,9 @@
 //! comments (checked against a NumPy transcription of the formulas), on
 //! both backends. Equation numbers are the paper's.
 
+#[macro_use]
+mod common;
+
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::loss::{
@@ -9,27 +12,7 @@ use sfda_core::loss::{
     fool_loss, mae_loss, maxsquare_loss, patch_mean_entropy, pixel_entropy, AdvReduction, BnsNorm,
     DualAttention, FeatureScale, LayerReduction, MaxSquareOptions, OutputSpace, StPairing,
 };
-use sfda_core::{Backend, BnStat, DeviceSpec, Result, Tensor};
-
-/// Instantiates each generic test `fn name<B: Backend>(dev) -> Result<()>`
-/// once per backend, as `tch::name` and `candle::name` (candle's
-/// `test_device!` pattern).
-macro_rules! test_backends {
-    ($($name:ident),* $(,)?) => {
-        mod tch {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::TchBackend>(&super::cpu::<super::TchBackend>()?)
-            })*
-        }
-        mod candle {
-            $(#[test]
-            fn $name() -> sfda_core::Result<()> {
-                super::$name::<super::CandleBackend>(&super::cpu::<super::CandleBackend>()?)
-            })*
-        }
-    };
-}
+use sfda_core::{Backend, BnStat, Result, Tensor};
 
 test_backends!(
     bns_sums_squared_norms_over_layers,
@@ -53,10 +36,6 @@ test_backends!(
 
 const TOL: f32 = 1e-5;
 const LN2: f32 = std::f32::consts::LN_2;
-
-fn cpu<B: Backend>() -> Result<B::Device> {
-    B::device(DeviceSpec::Cpu)
-}
 
 fn t<B: Backend>(data: &[f32], shape: &[usize], dev: &B::Device) -> Result<Tensor<B>> {
     Tensor::from_f32(data, shape, dev)

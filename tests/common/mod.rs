@@ -13,7 +13,6 @@ pub fn cpu<B: Backend>() -> Result<B::Device> {
 /// Instantiates `fn name<B: Backend>(dev: &B::Device) -> Result<()>` tests
 /// for tch and candle. The including file must import `TchBackend` and
 /// `CandleBackend`.
-
 macro_rules! test_backends {
     ($($name:ident),* $(,)?) => {
         mod tch {

@@ -8,7 +8,7 @@ use sfda_core::{Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Err
 
 use crate::device;
 use crate::error::{no_panic, CandleResultExt};
-use crate::ops::{conv, elementwise, layout, pool, reduce, resize};
+use crate::ops::{broadcast, conv, elementwise, layout, pool, reduce, resize};
 
 /// The candle backend: `f32` [`candle_core::Tensor`]s on the CPU, or on CUDA
 /// when built with the `cuda` feature, with candle's reverse-mode autodiff.
@@ -89,23 +89,23 @@ impl Backend for CandleBackend {
     // ---- element-wise ----
 
     fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        a.broadcast_add(b).op("add")
+        broadcast::binary(a, b, "add", |a, b| a.add(b))
     }
     fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        a.broadcast_sub(b).op("sub")
+        broadcast::binary(a, b, "sub", |a, b| a.sub(b))
     }
     fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        a.broadcast_mul(b).op("mul")
+        broadcast::binary(a, b, "mul", |a, b| a.mul(b))
     }
     fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        a.broadcast_div(b).op("div")
+        broadcast::binary(a, b, "div", |a, b| a.div(b))
     }
     fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         // Ties split the gradient in half, as in PyTorch.
-        a.broadcast_maximum(b).op("maximum")
+        broadcast::binary(a, b, "maximum", |a, b| a.maximum(b))
     }
     fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        a.broadcast_minimum(b).op("minimum")
+        broadcast::binary(a, b, "minimum", |a, b| a.minimum(b))
     }
     fn affine(t: &Tensor, mul: f64, add: f64) -> Result<Tensor> {
         elementwise::affine(t, mul, add)

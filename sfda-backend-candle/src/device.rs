@@ -36,11 +36,36 @@ pub(crate) fn available() -> Vec<DeviceSpec> {
     v
 }
 
+/// candle's variable for the size of its element-wise worker pool.
+pub const ELEMWISE_THREADS_VAR: &str = "CANDLE_NUM_THREADS";
+
 /// Opens `spec`, or explains why it cannot be used.
 pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     match spec {
-        DeviceSpec::Cpu => Ok(Device::Cpu),
+        DeviceSpec::Cpu => {
+            serial_elementwise_by_default();
+            Ok(Device::Cpu)
+        }
         DeviceSpec::Cuda(i) => open_cuda(i),
+    }
+}
+
+/// Runs candle's element-wise CPU ops on the calling thread unless the user
+/// set [`ELEMWISE_THREADS_VAR`].
+///
+/// candle splits large element-wise ops over a pool whose caller waits for
+/// its workers by spinning, never parking. When the workers are descheduled
+/// (fewer free cores than threads: matmul's rayon pool, other processes) the
+/// caller burns its time slice waiting; on this project's 2-core reference
+/// machine a whole SFDA iteration ran several times slower with the pool
+/// than without it (`docs/performance.md`). Element-wise ops are memory
+/// bound, so the serial path loses little where cores are free; matmul and
+/// the im2col copies stay parallel (rayon). Set the variable (e.g. to the
+/// core count) to get candle's pool back. Takes effect only before candle's
+/// first parallel element-wise op, hence here, when the CPU device opens.
+fn serial_elementwise_by_default() {
+    if std::env::var_os(ELEMWISE_THREADS_VAR).is_none() {
+        std::env::set_var(ELEMWISE_THREADS_VAR, "1");
     }
 }
 

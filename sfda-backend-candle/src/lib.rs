@@ -30,6 +30,6 @@ mod ops;
 mod tests;
 
 pub use backend::CandleBackend;
-pub use device::CANDLE_VERSION;
+pub use device::{CANDLE_VERSION, ELEMWISE_THREADS_VAR};
 
 sfda_core::register_backend!(CandleBackend);

@@ -1,8 +1,10 @@
-//! 2-D convolution and transposed convolution on candle's kernels, with the
-//! shape checks candle does not do (it would underflow) and a workaround for
-//! its conv2d backward.
+//! 2-D convolution and transposed convolution, with the shape checks candle
+//! does not do (it would underflow).
 //!
-//! candle's conv2d backward rebuilds the input gradient with a transposed
+//! On the CPU both are `im2col`/`col2im` plus one GEMM (see [`super::im2col`]),
+//! so forward and backward run on candle's multi-threaded matmul. Elsewhere
+//! (CUDA) they are candle's kernels, with a workaround for its conv2d
+//! backward: candle's conv2d backward rebuilds the input gradient with a transposed
 //! convolution whose `output_padding` it derives from the *height* only; when
 //! `(H + 2p - eff_k) mod stride` differs from the same quantity for the
 //! width, the gradient comes out with the wrong width and backward fails. In
@@ -12,6 +14,7 @@
 use candle_core::Tensor;
 use sfda_core::{Conv2dOpts, ConvTranspose2dOpts, Error, Result};
 
+use super::im2col::{Col2Im, Im2Col, Windows};
 use crate::error::CandleResultExt;
 
 /// `[B, C, H, W]` of a rank-4 tensor, or a shape error naming `what`.
@@ -32,7 +35,7 @@ fn add_bias(y: Tensor, bias: Option<&Tensor>, op: &'static str) -> Result<Tensor
             format!("bias must be [{c}], got {:?}", b.dims()),
         ));
     }
-    y.broadcast_add(&b.reshape((1, c, 1, 1)).op(op)?).op(op)
+    super::broadcast::binary(&y, &b.reshape((1, c, 1, 1)).op(op)?, op, |a, b| a.add(b))
 }
 
 /// PyTorch's `conv2d(x, w, bias, stride, padding, dilation, groups)`.
@@ -77,7 +80,22 @@ pub(crate) fn conv2d(
     }
     let rem_h = (h + 2 * p - eff_h) % s;
     let rem_w = (wd + 2 * p - eff_w) % s;
-    let y = if rem_h == rem_w {
+    let y = if x.device().is_cpu() && o.groups == 1 {
+        let g = Windows {
+            b: x.dim(0).op(op)?,
+            c: cin,
+            h,
+            w: wd,
+            kh,
+            kw,
+            stride: s,
+            pad: p,
+            dil: d,
+            oh: (h + 2 * p - eff_h) / s + 1,
+            ow: (wd + 2 * p - eff_w) / s + 1,
+        };
+        conv2d_gemm(x, w, g, cout).op(op)?
+    } else if rem_h == rem_w {
         x.conv2d(w, p, s, d, o.groups).op(op)?
     } else {
         // See the module docs: pad by hand, crop to what the windows read.
@@ -135,6 +153,70 @@ pub(crate) fn conv_transpose2d(
             format!("padding {p} removes the whole {full_h}x{full_w} output"),
         ));
     }
-    let y = x.conv_transpose2d(w, p, op_, s, 1).op(op)?;
+    let y = if x.device().is_cpu() {
+        let [b, _, _, _] = dims4(x, op, "input")?;
+        let cout = w.dim(1).op(op)?;
+        let g = Windows {
+            b,
+            c: cout,
+            h: full_h - 2 * p,
+            w: full_w - 2 * p,
+            kh,
+            kw,
+            stride: s,
+            pad: p,
+            dil: 1,
+            oh: h,
+            ow: wd,
+        };
+        conv_transpose2d_gemm(x, w, g, cin).op(op)?
+    } else {
+        x.conv_transpose2d(w, p, op_, s, 1).op(op)?
+    };
     add_bias(y, bias, op)
+}
+
+/// `[B, C, H, W]` → `[C, B·H·W]` (a reshape when `B = 1`).
+fn channels_first(x: &Tensor) -> candle_core::Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    if b == 1 {
+        return x.reshape((c, h * w));
+    }
+    x.permute((1, 0, 2, 3))?
+        .contiguous()?
+        .reshape((c, b * h * w))
+}
+
+/// `[C, B·H·W]` → `[B, C, H, W]`, the inverse of [`channels_first`].
+fn batch_first(y: &Tensor, b: usize, h: usize, w: usize) -> candle_core::Result<Tensor> {
+    let c = y.dim(0)?;
+    if b == 1 {
+        return y.reshape((1, c, h, w));
+    }
+    y.reshape((c, b, h, w))?.permute((1, 0, 2, 3))?.contiguous()
+}
+
+/// Convolution as `W [Cout, Cin·kh·kw] · im2col(x)`: one GEMM for the batch.
+fn conv2d_gemm(x: &Tensor, w: &Tensor, g: Windows, cout: usize) -> candle_core::Result<Tensor> {
+    let pointwise = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
+    let cols = if pointwise {
+        channels_first(x)?
+    } else {
+        x.contiguous()?.apply_op1(Im2Col(g))?
+    };
+    let w2 = w.reshape((cout, g.c * g.kh * g.kw))?;
+    batch_first(&w2.matmul(&cols)?, g.b, g.oh, g.ow)
+}
+
+/// Transposed convolution as `col2im(Wᵀ · x)` with `w [Cin, Cout·kh·kw]`:
+/// the adjoint of [`conv2d_gemm`]'s data path, one GEMM for the batch.
+fn conv_transpose2d_gemm(
+    x: &Tensor,
+    w: &Tensor,
+    g: Windows,
+    cin: usize,
+) -> candle_core::Result<Tensor> {
+    let w2 = w.reshape((cin, g.c * g.kh * g.kw))?;
+    let cols = w2.t()?.matmul(&channels_first(x)?)?;
+    cols.contiguous()?.apply_op1(Col2Im(g))
 }

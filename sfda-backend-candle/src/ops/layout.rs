@@ -82,7 +82,7 @@ pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// NumPy broadcast of two shapes, or `None` if they are incompatible.
-fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for (i, o) in out.iter_mut().enumerate() {
@@ -164,10 +164,7 @@ pub(crate) fn cat(ts: &[Tensor], dim: usize) -> Result<Tensor> {
 
 /// Broadcast to `shape` (a stride-0 view).
 pub(crate) fn broadcast_to(t: &Tensor, shape: &[usize]) -> Result<Tensor> {
-    if t.dims() == shape {
-        return Ok(t.clone());
-    }
-    t.broadcast_as(shape).op("broadcast_to")
+    super::broadcast::broadcast_as(t, shape).op("broadcast_to")
 }
 
 /// Entries `indices` of `dim`; candle's CPU kernel needs a contiguous source.

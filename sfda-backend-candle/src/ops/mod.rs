@@ -2,8 +2,10 @@
 //! call: each file groups ops by concern and says which candle behaviour it
 //! works around to match PyTorch.
 
+pub(crate) mod broadcast;
 pub(crate) mod conv;
 pub(crate) mod elementwise;
+pub(crate) mod im2col;
 pub(crate) mod layout;
 pub(crate) mod pool;
 pub(crate) mod reduce;

@@ -8,6 +8,7 @@ use std::cmp::Ordering;
 use candle_core::{DType, Tensor};
 use sfda_core::Result;
 
+use super::broadcast::{binary, sum_keepdim};
 use crate::error::CandleResultExt;
 
 /// Sum over `dims` (none: the tensor itself).
@@ -15,12 +16,16 @@ pub(crate) fn sum_dims(t: &Tensor, dims: &[usize], keepdim: bool) -> Result<Tens
     if dims.is_empty() {
         return Ok(t.clone());
     }
-    let r = if keepdim {
-        t.sum_keepdim(dims)
-    } else {
-        t.sum(dims)
-    };
-    r.op("sum_dims")
+    let op = "sum_dims";
+    let r = super::broadcast::sum_keepdim(t, dims).op(op)?;
+    if keepdim {
+        return Ok(r);
+    }
+    let kept: Vec<usize> = (0..t.rank())
+        .filter(|d| !dims.contains(d))
+        .map(|d| t.dims()[d])
+        .collect();
+    r.reshape(kept).op(op)
 }
 
 /// Maximum over `dim` as `gather(t, argmax)`: the value of `torch.max(t, dim)`
@@ -54,24 +59,21 @@ pub(crate) fn argmax_dim(t: &Tensor, dim: usize, keepdim: bool) -> Result<Tensor
 pub(crate) fn softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
     let op = "softmax";
     let m = t.max_keepdim(dim).op(op)?.detach();
-    let e = t.broadcast_sub(&m).op(op)?.exp().op(op)?;
-    let s = e.sum_keepdim(dim).op(op)?;
-    e.broadcast_div(&s).op(op)
+    let e = binary(t, &m, op, |a, b| a.sub(b))?.exp().op(op)?;
+    let s = sum_keepdim(&e, &[dim]).op(op)?;
+    binary(&e, &s, op, |a, b| a.div(b))
 }
 
 /// Log-softmax over `dim` (same shift as [`softmax`]).
 pub(crate) fn log_softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
     let op = "log_softmax";
     let m = t.max_keepdim(dim).op(op)?.detach();
-    let shifted = t.broadcast_sub(&m).op(op)?;
-    let lse = shifted
-        .exp()
-        .op(op)?
-        .sum_keepdim(dim)
+    let shifted = binary(t, &m, op, |a, b| a.sub(b))?;
+    let lse = sum_keepdim(&shifted.exp().op(op)?, &[dim])
         .op(op)?
         .log()
         .op(op)?;
-    shifted.broadcast_sub(&lse).op(op)
+    binary(&shifted, &lse, op, |a, b| a.sub(b))
 }
 
 /// Stable argsort over `dim`, as `f32` indices.

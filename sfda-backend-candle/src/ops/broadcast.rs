@@ -1,0 +1,295 @@
+//! Summing over dimensions and broadcasting back, as a pair of adjoint candle
+//! custom ops with fast CPU kernels.
+//!
+//! candle reduces over any dimensions other than the trailing ones with a
+//! per-element divide/modulo loop, and its autodiff uses that same reduction
+//! for the gradient of every broadcast operand (a bias, a BatchNorm mean, a
+//! per-channel weight). Here both directions walk the large tensor in
+//! contiguous blocks: the shapes are merged into alternating groups of
+//! kept and reduced (broadcast) dimensions, so the innermost group is either
+//! one long run summed into one value, or a run added element-wise onto a
+//! run of the small tensor. Sums accumulate in `f64`.
+
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use sfda_core::{Error, Result};
+
+use crate::error::CandleResultExt;
+
+/// The pair of shapes: `big`, and `small` of the same rank with every
+/// dimension equal to `big`'s or 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shapes {
+    big: Vec<usize>,
+    small: Vec<usize>,
+}
+
+impl Shapes {
+    /// `None` unless `small` has `big`'s rank and each of its dimensions
+    /// equals `big`'s or is 1.
+    pub(crate) fn new(big: &[usize], small: &[usize]) -> Option<Self> {
+        let ok = big.len() == small.len() && big.iter().zip(small).all(|(&b, &s)| s == b || s == 1);
+        ok.then(|| Shapes {
+            big: big.to_vec(),
+            small: small.to_vec(),
+        })
+    }
+
+    /// Consecutive dimensions merged into `(size, kept)` groups, where kept
+    /// means the small tensor has the full size; dimensions of size 1 in
+    /// both are dropped.
+    fn groups(&self) -> Vec<(usize, bool)> {
+        let mut g: Vec<(usize, bool)> = Vec::new();
+        for (&b, &s) in self.big.iter().zip(&self.small) {
+            if b == 1 {
+                continue;
+            }
+            let kept = s == b;
+            match g.last_mut() {
+                Some((size, k)) if *k == kept => *size *= b,
+                _ => g.push((b, kept)),
+            }
+        }
+        g
+    }
+
+    /// Calls `f(big_offset, small_offset, len, inner_kept)` for each
+    /// contiguous block of the big tensor: `len` big elements starting at
+    /// `big_offset`, which map to `len` small elements from `small_offset`
+    /// when `inner_kept`, else all to the one at `small_offset`.
+    fn for_each_block(&self, mut f: impl FnMut(usize, usize, usize, bool)) {
+        let groups = self.groups();
+        let Some(&(inner, inner_kept)) = groups.last() else {
+            f(0, 0, 1, true); // every dimension is 1: one element
+            return;
+        };
+        let outer = &groups[..groups.len() - 1];
+        // Small-tensor stride of each outer group (0 for reduced groups).
+        let mut strides = vec![0usize; outer.len()];
+        let mut acc = if inner_kept { inner } else { 1 };
+        for (i, &(size, kept)) in outer.iter().enumerate().rev() {
+            if kept {
+                strides[i] = acc;
+                acc *= size;
+            }
+        }
+        let n_outer: usize = outer.iter().map(|g| g.0).product();
+        for o in 0..n_outer {
+            let (mut rest, mut small_off) = (o, 0);
+            for (i, &(size, _)) in outer.iter().enumerate().rev() {
+                small_off += (rest % size) * strides[i];
+                rest /= size;
+            }
+            f(o * inner, small_off, inner, inner_kept);
+        }
+    }
+
+    fn big_len(&self) -> usize {
+        self.big.iter().product()
+    }
+
+    fn small_len(&self) -> usize {
+        self.small.iter().product()
+    }
+}
+
+/// Sums a `big`-shaped tensor down to `small` (same rank, keepdim);
+/// backward is a broadcast.
+#[derive(Debug, Clone)]
+pub(crate) struct SumTo(pub Shapes);
+
+/// Copies a `small`-shaped tensor out to `big`; backward is [`SumTo`].
+#[derive(Debug, Clone)]
+pub(crate) struct BroadcastTo(pub Shapes);
+
+/// The input as a contiguous `f32` slice of `len` values.
+fn input<'a>(
+    s: &'a CpuStorage,
+    l: &Layout,
+    len: usize,
+    op: &'static str,
+) -> candle_core::Result<&'a [f32]> {
+    let CpuStorage::F32(data) = s else {
+        candle_core::bail!("{op}: only f32 is supported, got {:?}", s.dtype())
+    };
+    let Some((a, b)) = l.contiguous_offsets() else {
+        candle_core::bail!("{op}: input must be contiguous")
+    };
+    if b - a != len {
+        candle_core::bail!("{op}: expected {len} values, got {}", b - a)
+    }
+    Ok(&data[a..b])
+}
+
+impl CustomOp1 for SumTo {
+    fn name(&self) -> &'static str {
+        "sum_to"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let src = input(s, l, self.0.big_len(), self.name())?;
+        let mut acc = vec![0f64; self.0.small_len()];
+        self.0.for_each_block(|big, small, len, kept| {
+            let block = &src[big..big + len];
+            if kept {
+                for (a, &v) in acc[small..small + len].iter_mut().zip(block) {
+                    *a += v as f64;
+                }
+            } else {
+                acc[small] += block.iter().map(|&v| v as f64).sum::<f64>();
+            }
+        });
+        let out = acc.into_iter().map(|v| v as f32).collect();
+        Ok((CpuStorage::F32(out), Shape::from(self.0.small.clone())))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(grad.broadcast_as(self.0.big.clone())?))
+    }
+}
+
+impl CustomOp1 for BroadcastTo {
+    fn name(&self) -> &'static str {
+        "broadcast_to"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let src = input(s, l, self.0.small_len(), self.name())?;
+        let mut out = vec![0f32; self.0.big_len()];
+        self.0.for_each_block(|big, small, len, kept| {
+            let dst = &mut out[big..big + len];
+            if kept {
+                dst.copy_from_slice(&src[small..small + len]);
+            } else {
+                dst.fill(src[small]);
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from(self.0.big.clone())))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1(SumTo(self.0.clone()))?))
+    }
+}
+
+/// `t` summed over `dims`, keeping them as size 1: the fast kernel on the
+/// CPU, candle's reduction elsewhere.
+pub(crate) fn sum_keepdim(t: &Tensor, dims: &[usize]) -> candle_core::Result<Tensor> {
+    let big = t.dims().to_vec();
+    let mut small = big.clone();
+    for &d in dims {
+        if d >= small.len() {
+            candle_core::bail!("sum over dim {d} of a rank-{} tensor", big.len())
+        }
+        small[d] = 1;
+    }
+    match Shapes::new(&big, &small) {
+        Some(s) if t.device().is_cpu() && t.dtype() == candle_core::DType::F32 => {
+            t.contiguous()?.apply_op1(SumTo(s))
+        }
+        _ => t.sum_keepdim(dims),
+    }
+}
+
+/// `t` broadcast to `shape` (numpy rules: leading dimensions added, size-1
+/// dimensions stretched). On the CPU a tracked tensor is materialised by
+/// [`BroadcastTo`], so its gradient is the fast [`SumTo`] rather than
+/// candle's generic reduction; untracked tensors stay zero-copy views.
+pub(crate) fn broadcast_as(t: &Tensor, shape: &[usize]) -> candle_core::Result<Tensor> {
+    if t.dims() == shape {
+        return Ok(t.clone());
+    }
+    let fast = t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.track_op();
+    if !fast || shape.len() < t.rank() {
+        return t.broadcast_as(shape);
+    }
+    let mut small = vec![1; shape.len() - t.rank()];
+    small.extend_from_slice(t.dims());
+    match Shapes::new(shape, &small) {
+        Some(s) => t.reshape(small)?.contiguous()?.apply_op1(BroadcastTo(s)),
+        None => t.broadcast_as(shape),
+    }
+}
+
+/// `f(a, b)` after broadcasting both operands to their common shape with
+/// [`broadcast_as`] (NumPy rules), so gradients of broadcast operands are
+/// summed by the fast kernel.
+pub(crate) fn binary(
+    a: &Tensor,
+    b: &Tensor,
+    op: &'static str,
+    f: impl Fn(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
+) -> Result<Tensor> {
+    if a.dims() == b.dims() {
+        return f(a, b).op(op);
+    }
+    let shape = super::layout::broadcast_shape(a.dims(), b.dims()).ok_or_else(|| {
+        Error::shape(
+            op,
+            format!("shapes {:?} and {:?} do not broadcast", a.dims(), b.dims()),
+        )
+    })?;
+    let a = broadcast_as(a, &shape).op(op)?;
+    let b = broadcast_as(b, &shape).op(op)?;
+    f(&a, &b).op(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn ramp(shape: &[usize]) -> Tensor {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
+    fn close(a: &Tensor, b: &Tensor) {
+        let d = (a - b).unwrap().abs().unwrap().max_all().unwrap();
+        assert!(d.to_scalar::<f32>().unwrap() < 1e-5, "{a} vs {b}");
+    }
+
+    #[test]
+    fn sum_matches_candle_for_every_dim_subset() {
+        let t = ramp(&[2, 3, 4, 5]);
+        for mask in 0..16u32 {
+            let dims: Vec<usize> = (0..4).filter(|d| mask & (1 << d) != 0).collect();
+            let ours = sum_keepdim(&t, &dims).unwrap();
+            let theirs = if dims.is_empty() {
+                t.clone()
+            } else {
+                t.sum_keepdim(dims.as_slice()).unwrap()
+            };
+            close(&ours, &theirs);
+        }
+    }
+
+    #[test]
+    fn broadcast_matches_candle_and_gradient_sums() {
+        let var = Var::from_tensor(&ramp(&[3, 1, 5])).unwrap();
+        let shape = [2, 3, 4, 5];
+        let ours = broadcast_as(var.as_tensor(), &shape).unwrap();
+        close(&ours, &var.as_tensor().broadcast_as(&shape[..]).unwrap());
+        let w = ramp(&shape);
+        let g = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let expect = w
+            .sum_keepdim(0)
+            .unwrap()
+            .sum_keepdim(2)
+            .unwrap()
+            .squeeze(0)
+            .unwrap();
+        close(g.get(var.as_tensor()).unwrap(), &expect);
+    }
+}

@@ -4,6 +4,7 @@
 
 mod adapt;
 mod bench;
+mod compare;
 mod data_spec;
 mod demo;
 mod eval;
@@ -13,6 +14,7 @@ mod train_source;
 
 pub use adapt::AdaptJob;
 pub use bench::{BenchJob, BenchResult};
+pub use compare::{CompareJob, CompareRow};
 pub use data_spec::DataSpec;
 pub use demo::{DemoJob, DemoSummary, DEMO_PRESET};
 pub use eval::EvalJob;
@@ -44,6 +46,9 @@ pub enum Job {
     Demo(DemoJob),
     /// Times whole SFDA iterations.
     Bench(BenchJob),
+    /// Compares forward and backward of networks between the CPU and the
+    /// job's device.
+    Compare(CompareJob),
 }
 
 /// What a job returns to the CLI.
@@ -70,6 +75,8 @@ pub enum JobOutput {
     Demo(Box<DemoSummary>),
     /// Result of [`Job::Bench`].
     Bench(BenchResult),
+    /// Result of [`Job::Compare`].
+    Compare(Vec<CompareRow>),
 }
 
 impl Job {
@@ -84,6 +91,7 @@ impl Job {
             Job::Adapt(j) => Ok(JobOutput::Adapt(Box::new(j.run::<B>(&dev)?))),
             Job::Demo(j) => Ok(JobOutput::Demo(Box::new(j.run::<B>(&dev)?))),
             Job::Bench(j) => Ok(JobOutput::Bench(j.run::<B>(&dev)?)),
+            Job::Compare(j) => Ok(JobOutput::Compare(j.run::<B>(&dev)?)),
         }
     }
 }

@@ -32,7 +32,7 @@ pub mod route;
 #[cfg(test)]
 mod tests;
 
-pub use route::CandleBackend;
 pub use device::CANDLE_VERSION;
+pub use route::CandleBackend;
 
 sfda_core::register_backend!(CandleBackend, host_ops = route::host_ops);

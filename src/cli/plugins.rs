@@ -24,10 +24,14 @@ pub fn run(a: PluginsArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(());
     }
-    let width = |f: fn(&ComponentInfo) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
+    let width =
+        |f: fn(&ComponentInfo) -> usize, min: usize| rows.iter().map(f).max().unwrap_or(0).max(min);
     let wn = width(|r| r.name.len(), 4);
     let wv = width(|r| r.version.len(), 7);
-    println!("{:<wn$}  {:<7}  {:<wv$}  {:<12}  origin", "name", "kind", "version", "backends");
+    println!(
+        "{:<wn$}  {:<7}  {:<wv$}  {:<12}  origin",
+        "name", "kind", "version", "backends"
+    );
     for r in &rows {
         let backends = if r.backends.is_empty() {
             "all".to_string()

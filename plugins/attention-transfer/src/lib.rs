@@ -65,7 +65,10 @@ impl AttentionTransfer {
             msg,
         };
         if !(options.p.is_finite() && options.p > 0.0) {
-            return Err(bad(format!("p must be a positive number, got {}", options.p)));
+            return Err(bad(format!(
+                "p must be a positive number, got {}",
+                options.p
+            )));
         }
         if !(options.eps.is_finite() && options.eps >= 0.0) {
             return Err(bad(format!("eps must be ≥ 0, got {}", options.eps)));
@@ -81,16 +84,23 @@ impl AttentionTransfer {
     /// Builds the loss from its TOML options (the registered constructor).
     pub fn build<B: Backend>(options: &toml::Value) -> Result<Box<dyn DistillLoss<B>>> {
         let o: AttentionTransferOptions =
-            options.clone().try_into().map_err(|e: toml::de::Error| Error::Config {
-                key: "attention_transfer".into(),
-                msg: format!("invalid options: {}", e.message()),
-            })?;
+            options
+                .clone()
+                .try_into()
+                .map_err(|e: toml::de::Error| Error::Config {
+                    key: "attention_transfer".into(),
+                    msg: format!("invalid options: {}", e.message()),
+                })?;
         Ok(Box::new(AttentionTransfer::new(o)?))
     }
 
     /// The normalised attention map `Q̂(F)` of `f [B, C, H, W]` as `[B, h·w]`,
     /// after pooling to `size`.
-    pub fn attention_map<B: Backend>(&self, f: &Tensor<B>, size: (usize, usize)) -> Result<Tensor<B>> {
+    pub fn attention_map<B: Backend>(
+        &self,
+        f: &Tensor<B>,
+        size: (usize, usize),
+    ) -> Result<Tensor<B>> {
         let s = f.shape();
         if s.len() != 4 {
             return Err(Error::shape(
@@ -108,8 +118,14 @@ impl AttentionTransfer {
         } else {
             f.abs()?.powf(self.options.p)?
         };
-        let q = a.mean_dims(&[1], false)?.reshape(&[s[0], size.0 * size.1])?;
-        let norm = q.sqr()?.sum_dims(&[1], true)?.sqrt()?.add_scalar(self.options.eps)?;
+        let q = a
+            .mean_dims(&[1], false)?
+            .reshape(&[s[0], size.0 * size.1])?;
+        let norm = q
+            .sqr()?
+            .sum_dims(&[1], true)?
+            .sqrt()?
+            .add_scalar(self.options.eps)?;
         q.div(&norm)
     }
 }
@@ -174,9 +190,18 @@ mod tests {
         let r17 = 17f64.sqrt();
         let r2 = 2f64.sqrt();
         let expect = ((1.0 / r17 - 1.0 / r2).powi(2) + (4.0 / r17 - 1.0 / r2).powi(2)) / 2.0;
-        assert!((v.to_scalar()? as f64 - expect).abs() < 1e-5, "{} vs {expect}", v.to_scalar()?);
+        assert!(
+            (v.to_scalar()? as f64 - expect).abs() < 1e-5,
+            "{} vs {expect}",
+            v.to_scalar()?
+        );
         let g = grad(&v, &[&s])?;
-        assert!(g[0].as_ref().unwrap().to_vec()?.iter().any(|x| x.abs() > 1e-4));
+        assert!(g[0]
+            .as_ref()
+            .unwrap()
+            .to_vec()?
+            .iter()
+            .any(|x| x.abs() > 1e-4));
         let same = loss.compute(&DistillInputs::new(&to, &output(t)))?;
         assert!(same.to_scalar()?.abs() < 1e-7);
         Ok(())
@@ -213,7 +238,10 @@ mod tests {
     #[test]
     fn bad_options_are_named() {
         let o: toml::Value = toml::from_str("q = 3").unwrap();
-        let e = AttentionTransfer::build::<TchBackend>(&o).err().unwrap().to_string();
+        let e = AttentionTransfer::build::<TchBackend>(&o)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("q"), "{e}");
         let o: toml::Value = toml::from_str("p = -1.0").unwrap();
         assert!(AttentionTransfer::build::<TchBackend>(&o).is_err());

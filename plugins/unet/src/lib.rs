@@ -103,7 +103,13 @@ impl<B: Backend> UNet<B> {
             let cin = widths[i + 1] + widths[i];
             decoder.push(DoubleConv::new(&p.pp(format!("dec{i}")), cin, widths[i])?);
         }
-        let classifier = conv2d(&p.pp("classifier"), widths[0], num_classes, 1, Conv2dConfig::default())?;
+        let classifier = conv2d(
+            &p.pp("classifier"),
+            widths[0],
+            num_classes,
+            1,
+            Conv2dConfig::default(),
+        )?;
         Ok(UNet {
             arch: arch.to_string(),
             num_classes,
@@ -161,12 +167,22 @@ impl<B: Backend> SegModel<B> for UNet<B> {
 
 /// `unet-small`: 4 levels, widths 16·32·64·128.
 pub fn unet_small<B: Backend>(vs: &VarPath<B>, num_classes: usize) -> Result<Box<dyn SegModel<B>>> {
-    Ok(Box::new(UNet::new(vs, "unet-small", &[16, 32, 64, 128], num_classes)?))
+    Ok(Box::new(UNet::new(
+        vs,
+        "unet-small",
+        &[16, 32, 64, 128],
+        num_classes,
+    )?))
 }
 
 /// `unet-mini`: 3 levels, widths 8·16·32 (for quick CPU runs).
 pub fn unet_mini<B: Backend>(vs: &VarPath<B>, num_classes: usize) -> Result<Box<dyn SegModel<B>>> {
-    Ok(Box::new(UNet::new(vs, "unet-mini", &[8, 16, 32], num_classes)?))
+    Ok(Box::new(UNet::new(
+        vs,
+        "unet-mini",
+        &[8, 16, 32],
+        num_classes,
+    )?))
 }
 
 sfda_plugin::register_arch! {
@@ -196,13 +212,22 @@ mod tests {
         let vs = VarStore::<B>::new(dev.clone(), 3);
         let net = unet_mini::<B>(&vs.root(), 5)?;
         assert_eq!(net.arch(), "unet-mini");
-        assert!(net.named_vars().iter().any(|v| v.name == "enc0.0.conv.weight"));
-        assert!(net.named_vars().iter().any(|v| v.name == "classifier.weight"));
+        assert!(net
+            .named_vars()
+            .iter()
+            .any(|v| v.name == "enc0.0.conv.weight"));
+        assert!(net
+            .named_vars()
+            .iter()
+            .any(|v| v.name == "classifier.weight"));
         let x = Tensor::<B>::randn(&[2, 3, 20, 30], 0.0, 1.0, &mut SeedRng::new(7), &dev)?;
-        let out = net.forward(&x, ForwardOpts {
-            collect_bn_stats: true,
-            ..ForwardOpts::TRAIN
-        })?;
+        let out = net.forward(
+            &x,
+            ForwardOpts {
+                collect_bn_stats: true,
+                ..ForwardOpts::TRAIN
+            },
+        )?;
         assert_eq!(out.logits.shape(), vec![2, 5, 20, 30]);
         assert_eq!(out.features.shape(), vec![2, 32, 5, 8]);
         assert_eq!(out.bn_stats.len(), 10);
@@ -212,8 +237,15 @@ mod tests {
             .find(|v| v.name == "enc0.0.conv.weight")
             .unwrap();
         let g = grad(&out.logits.sqr()?.mean_all()?, &[&first.var])?;
-        assert!(g[0].as_ref().unwrap().to_vec()?.iter().any(|v| v.abs() > 0.0));
-        assert!(net.forward(&Tensor::<B>::zeros(&[1, 3, 2, 2], &dev)?, ForwardOpts::EVAL).is_err());
+        assert!(g[0]
+            .as_ref()
+            .unwrap()
+            .to_vec()?
+            .iter()
+            .any(|v| v.abs() > 0.0));
+        assert!(net
+            .forward(&Tensor::<B>::zeros(&[1, 3, 2, 2], &dev)?, ForwardOpts::EVAL)
+            .is_err());
         Ok(())
     }
 

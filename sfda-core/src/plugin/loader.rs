@@ -51,9 +51,9 @@ fn err(path: &Path, msg: impl Into<String>) -> Error {
     }
 }
 
-const REBUILD: &str = "rebuild the plugin against this sfda: in the sfda workspace, \
-                       `cargo build [--release] -p <plugin>` with the same toolchain and profile \
-                       as the sfda binary";
+const REBUILD: &str = "rebuild the plugin together with this sfda, in one cargo command of \
+                       the sfda workspace so that both get the same toolchain, profile and \
+                       dependency features: `cargo build --release -p sfda -p <plugin-package>`";
 
 /// Loads the plugin library at `path` and adds its networks, losses and
 /// rankers to the registries. Loading the same file twice is a no-op that
@@ -94,15 +94,15 @@ pub fn load_plugin(path: &Path) -> Result<PluginInfo> {
     // SAFETY: the symbol's type is the documented declaration function type.
     let decl_fn = unsafe { lib.get::<PluginDeclarationFn>(PLUGIN_DECLARATION_SYMBOL.as_bytes()) }
         .map_err(|_| {
-            err(
-                &path,
-                format!(
-                    "is a shared library but not an sfda plugin: it does not export \
+        err(
+            &path,
+            format!(
+                "is a shared library but not an sfda plugin: it does not export \
                      `{PLUGIN_DECLARATION_SYMBOL}` (a plugin crate calls \
                      `sfda_plugin::declare_plugin!()` and is built with crate-type = [\"cdylib\"])"
-                ),
-            )
-        })?;
+            ),
+        )
+    })?;
     // SAFETY: calling the exported declaration function is the first and
     // only call made before the declaration is checked.
     let decl = unsafe { decl_fn() };
@@ -166,7 +166,10 @@ pub fn load_plugin(path: &Path) -> Result<PluginInfo> {
         .collect();
     let host = backends();
     let host_names: Vec<&str> = host.iter().map(|b| b.name).collect();
-    if !plugin_backends.iter().any(|b| host_names.contains(&b.as_str())) {
+    if !plugin_backends
+        .iter()
+        .any(|b| host_names.contains(&b.as_str()))
+    {
         return Err(err(
             &path,
             format!(
@@ -212,8 +215,20 @@ pub fn load_plugin(path: &Path) -> Result<PluginInfo> {
     let host_types: Vec<(&str, TypeId)> = host.iter().map(|b| (b.name, (b.type_id)())).collect();
     let mut components = Vec::new();
     check_entries(&path, &name, &registrar.archs, &host_types, &mut components)?;
-    check_entries(&path, &name, &registrar.losses, &host_types, &mut components)?;
-    check_entries(&path, &name, &registrar.rankers, &host_types, &mut components)?;
+    check_entries(
+        &path,
+        &name,
+        &registrar.losses,
+        &host_types,
+        &mut components,
+    )?;
+    check_entries(
+        &path,
+        &name,
+        &registrar.rankers,
+        &host_types,
+        &mut components,
+    )?;
     {
         let mut d = DYNAMIC.write().unwrap_or_else(|p| p.into_inner());
         d.archs
@@ -284,7 +299,10 @@ fn check_entries<K: Registered>(
     let mut seen = HashSet::new();
     for e in entries {
         if e.name.is_empty() {
-            return Err(err(path, format!("plugin '{plugin}' registers a {kind} with an empty name")));
+            return Err(err(
+                path,
+                format!("plugin '{plugin}' registers a {kind} with an empty name"),
+            ));
         }
         if let Some((_, origin)) = existing.iter().find(|(x, _)| x.name == e.name) {
             return Err(err(

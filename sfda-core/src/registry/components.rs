@@ -220,7 +220,9 @@ macro_rules! registered {
     ($kind:ty, $field:ident) => {
         impl Registered for $kind {
             fn statics() -> Vec<&'static ComponentEntry<Self>> {
-                inventory::iter::<ComponentEntry<$kind>>.into_iter().collect()
+                inventory::iter::<ComponentEntry<$kind>>
+                    .into_iter()
+                    .collect()
             }
             fn dynamics(d: &DynamicEntries) -> &Vec<(&'static ComponentEntry<Self>, PathBuf)> {
                 &d.$field
@@ -310,22 +312,19 @@ fn ctor_for<B: Backend, K: Kind>(
     origin: &Origin,
 ) -> Result<&'static BackendCtor<K::Make>> {
     let kind = K::KIND;
-    ctors
-        .iter()
-        .find(|c| c.backend == B::NAME)
-        .ok_or_else(|| {
-            let have: Vec<&str> = ctors.iter().map(|c| c.backend).collect();
-            Error::Config {
-                key: entry.name.to_string(),
-                msg: format!(
-                    "{kind} '{}' (from {origin}) is not available on the {} backend; it was \
+    ctors.iter().find(|c| c.backend == B::NAME).ok_or_else(|| {
+        let have: Vec<&str> = ctors.iter().map(|c| c.backend).collect();
+        Error::Config {
+            key: entry.name.to_string(),
+            msg: format!(
+                "{kind} '{}' (from {origin}) is not available on the {} backend; it was \
                      built for: {}",
-                    entry.name,
-                    B::NAME,
-                    have.join(", ")
-                ),
-            }
-        })
+                entry.name,
+                B::NAME,
+                have.join(", ")
+            ),
+        }
+    })
 }
 
 /// Runs a per-backend constructor, turning a panic into an error.

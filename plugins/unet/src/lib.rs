@@ -229,7 +229,7 @@ mod tests {
             },
         )?;
         assert_eq!(out.logits.shape(), vec![2, 5, 20, 30]);
-        assert_eq!(out.features.shape(), vec![2, 32, 5, 8]);
+        assert_eq!(out.features.shape(), vec![2, 32, 5, 7]); // 20×30 → 10×15 → 5×7
         assert_eq!(out.bn_stats.len(), 10);
         let first = net
             .named_vars()

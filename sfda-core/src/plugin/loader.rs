@@ -348,3 +348,31 @@ fn check_entries<K: Registered>(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin_error(path: &Path) -> String {
+        match load_plugin(path) {
+            Err(e @ Error::Plugin { .. }) => e.to_string(),
+            other => panic!("expected a plugin error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_file_folder_and_text_file_are_named_errors() {
+        let msg = plugin_error(Path::new("no/such/libplugin.so"));
+        assert!(msg.contains("no/such/libplugin.so") && msg.contains("no such file"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(plugin_error(dir.path()).contains("not a file"));
+        let text = dir.path().join("libfake.so");
+        std::fs::write(&text, "not a library\n").unwrap();
+        let msg = plugin_error(&text);
+        assert!(msg.contains("not a shared library"), "{msg}");
+        let empty = dir.path().join("libempty.so");
+        std::fs::write(&empty, "").unwrap();
+        assert!(plugin_error(&empty).contains("not a shared library"));
+        assert!(loaded_plugins().is_empty());
+    }
+}

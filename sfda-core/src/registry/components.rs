@@ -502,3 +502,40 @@ pub fn components() -> Vec<ComponentInfo> {
     infos_of::<RankerKind>(&mut out);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_name_is_a_config_error_listing_the_registered_ones() {
+        let e = find::<LossKind>("extra_losses[0].name", "no_such_loss").unwrap_err();
+        assert!(matches!(e, Error::Config { .. }));
+        let msg = e.to_string();
+        for needle in ["extra_losses[0].name", "no_such_loss", "bns, dad_ss, dad_st, mae", "--plugin"] {
+            assert!(msg.contains(needle), "{needle}: {msg}");
+        }
+        let msg = find::<RankerKind>("ranker", "margin").unwrap_err().to_string();
+        assert!(msg.contains("patch rankers: entropy"), "{msg}");
+    }
+
+    #[test]
+    fn components_lists_every_kind_sorted_by_name() {
+        let all = components();
+        for (kind, name) in [
+            (ComponentKind::Arch, "segnet-vgg16"),
+            (ComponentKind::Loss, "dad_st"),
+            (ComponentKind::Ranker, "entropy"),
+        ] {
+            let c = all.iter().find(|c| c.name == name).unwrap();
+            assert_eq!((c.kind, &c.origin), (kind, &Origin::BuiltIn));
+            assert!(c.backends.is_empty(), "generic built-ins run on every backend");
+        }
+        let losses: Vec<&str> = all
+            .iter()
+            .filter(|c| c.kind == ComponentKind::Loss)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(losses, ["bns", "dad_ss", "dad_st", "mae"]);
+    }
+}

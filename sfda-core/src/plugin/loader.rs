@@ -363,7 +363,10 @@ mod tests {
     #[test]
     fn missing_file_folder_and_text_file_are_named_errors() {
         let msg = plugin_error(Path::new("no/such/libplugin.so"));
-        assert!(msg.contains("no/such/libplugin.so") && msg.contains("no such file"), "{msg}");
+        assert!(
+            msg.contains("no/such/libplugin.so") && msg.contains("no such file"),
+            "{msg}"
+        );
         let dir = tempfile::tempdir().unwrap();
         assert!(plugin_error(dir.path()).contains("not a file"));
         let text = dir.path().join("libfake.so");

@@ -413,12 +413,19 @@ pub fn make_ranker<B: Backend>(
     }
 }
 
+/// A generic network constructor instantiated for backend `B`.
+pub type ArchFn<B> = fn(&VarPath<B>, usize) -> Result<Box<dyn SegModel<B>>>;
+/// A generic loss constructor instantiated for backend `B`.
+pub type LossFn<B> = fn(&toml::Value) -> Result<Box<dyn DistillLoss<B>>>;
+/// A generic ranker constructor instantiated for backend `B`.
+pub type RankerFn<B> = fn(&toml::Value) -> Result<Box<dyn PatchRanker<B>>>;
+
 /// Helper for the registration macros: runs a generic network constructor
 /// for backend `B` behind an [`ArchMakeFn`].
 pub fn erased_arch<B: Backend>(
     vs: &dyn Any,
     num_classes: usize,
-    make: fn(&VarPath<B>, usize) -> Result<Box<dyn SegModel<B>>>,
+    make: ArchFn<B>,
 ) -> Result<Box<dyn Any + Send>> {
     let vs = vs.downcast_ref::<VarPath<B>>().ok_or_else(|| {
         Error::msg(format!(
@@ -434,7 +441,7 @@ pub fn erased_arch<B: Backend>(
 /// backend `B` behind a [`LossMakeFn`].
 pub fn erased_loss<B: Backend>(
     options: &toml::Value,
-    make: fn(&toml::Value) -> Result<Box<dyn DistillLoss<B>>>,
+    make: LossFn<B>,
 ) -> Result<Box<dyn Any + Send>> {
     Ok(Box::new(make(options)?))
 }
@@ -443,7 +450,7 @@ pub fn erased_loss<B: Backend>(
 /// backend `B` behind a [`RankerMakeFn`].
 pub fn erased_ranker<B: Backend>(
     options: &toml::Value,
-    make: fn(&toml::Value) -> Result<Box<dyn PatchRanker<B>>>,
+    make: RankerFn<B>,
 ) -> Result<Box<dyn Any + Send>> {
     Ok(Box::new(make(options)?))
 }
@@ -512,10 +519,17 @@ mod tests {
         let e = find::<LossKind>("extra_losses[0].name", "no_such_loss").unwrap_err();
         assert!(matches!(e, Error::Config { .. }));
         let msg = e.to_string();
-        for needle in ["extra_losses[0].name", "no_such_loss", "bns, dad_ss, dad_st, mae", "--plugin"] {
+        for needle in [
+            "extra_losses[0].name",
+            "no_such_loss",
+            "bns, dad_ss, dad_st, mae",
+            "--plugin",
+        ] {
             assert!(msg.contains(needle), "{needle}: {msg}");
         }
-        let msg = find::<RankerKind>("ranker", "margin").unwrap_err().to_string();
+        let msg = find::<RankerKind>("ranker", "margin")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("patch rankers: entropy"), "{msg}");
     }
 
@@ -529,7 +543,10 @@ mod tests {
         ] {
             let c = all.iter().find(|c| c.name == name).unwrap();
             assert_eq!((c.kind, &c.origin), (kind, &Origin::BuiltIn));
-            assert!(c.backends.is_empty(), "generic built-ins run on every backend");
+            assert!(
+                c.backends.is_empty(),
+                "generic built-ins run on every backend"
+            );
         }
         let losses: Vec<&str> = all
             .iter()

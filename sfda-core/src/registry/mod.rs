@@ -10,7 +10,7 @@ pub mod components;
 pub use backends::{backend_by_name, backends, BackendEntry};
 pub use components::{
     arch_names, components, erased_arch, erased_loss, erased_ranker, loss_names, make_arch,
-    make_loss, make_ranker, ranker_names, ArchEntry, ArchKind, ArchMakeFn, BackendCtor,
-    ComponentEntry, ComponentInfo, ComponentKind, Ctors, Kind, LossEntry, LossKind, LossMakeFn,
-    Origin, RankerEntry, RankerKind, RankerMakeFn,
+    make_loss, make_ranker, ranker_names, ArchEntry, ArchFn, ArchKind, ArchMakeFn, BackendCtor,
+    ComponentEntry, ComponentInfo, ComponentKind, Ctors, Kind, LossEntry, LossFn, LossKind,
+    LossMakeFn, Origin, RankerEntry, RankerFn, RankerKind, RankerMakeFn,
 };

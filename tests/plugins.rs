@@ -15,11 +15,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::checkpoint::{self, CheckpointMeta};
 use sfda_core::net::build_seg_model;
 use sfda_core::nn::VarStore;
-use sfda_core::{Backend, DeviceSpec};
+use sfda_core::{grad, Backend, DeviceSpec, ForwardOpts, SeedRng, Tensor};
 
 /// A few iterations on tiny batches: seconds per run.
 const CONFIG: &str = r#"
@@ -220,6 +221,52 @@ fn adaptation_of_the_plugin_network_on_both_backends() {
         .output()
         .unwrap();
     fails_with(&o, &["unet-mini", "deeplabv3-mini", "--plugin"]);
+}
+
+/// Loss gradients w.r.t. every trainable variable of the plugin's U-Net,
+/// concatenated.
+fn unet_gradients<B: Backend>() -> Vec<f32> {
+    let dev = B::device(DeviceSpec::Cpu).unwrap();
+    let vs = VarStore::<B>::new(dev.clone(), 11);
+    let net = build_seg_model::<B>("unet-mini", 4, &vs.root()).unwrap();
+    let x = Tensor::<B>::randn(&[2, 3, 16, 24], 0.0, 1.0, &mut SeedRng::new(1), &dev).unwrap();
+    let out = net.forward(&x, ForwardOpts::TRAIN).unwrap();
+    // Host-made tensors (x, the loss) and plugin-made ones (weights,
+    // activations) meet in one backward pass.
+    let loss = out.logits.log_softmax(1).unwrap().mean_all().unwrap();
+    let vars = net.trainable_vars();
+    let refs: Vec<_> = vars.iter().collect();
+    grad(&loss, &refs)
+        .unwrap()
+        .into_iter()
+        .flat_map(|g| g.expect("every variable gets a gradient").to_vec().unwrap())
+        .collect()
+}
+
+/// The plugin loaded into this process: its network, built through the
+/// registry, has the same gradients on candle as on tch. On candle this
+/// needs the plugin's ops to run in the host's copy of candle (the op
+/// table), else tensor ids of the two copies collide in the backward pass.
+#[test]
+fn plugin_network_loaded_in_process_has_the_same_gradients_on_both_backends() {
+    let info = sfda_core::plugin::load_plugin(&unet_plugin()).unwrap();
+    assert_eq!(info.name, "sfda-plugin-unet");
+    assert_eq!(info.backends, ["candle", "tch"]);
+    let (t, c) = (
+        unet_gradients::<TchBackend>(),
+        unet_gradients::<CandleBackend>(),
+    );
+    assert_eq!(t.len(), c.len());
+    let scale = t.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0);
+    let worst = t
+        .iter()
+        .zip(&c)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        worst <= 1e-3 * scale,
+        "max |tch − candle| = {worst}, scale {scale}"
+    );
 }
 
 fn list_with_plugin(path: &Path) -> Output {

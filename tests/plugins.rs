@@ -9,7 +9,12 @@
 //!
 //! The plugin libraries are dev-dependencies of the `sfda` package
 //! (`crate-type = ["cdylib", "rlib"]`), so `cargo test` builds them next to
-//! this test's executable, in the same build as the binary under test.
+//! this test's executable, in the same build as the binary under test (a
+//! plugin only loads into an sfda built with the same dependency features).
+//! A cdylib's file name carries no build hash: if another cargo command with
+//! other features (e.g. `cargo test -p sfda-plugin-unet`) rewrote it since,
+//! the loader refuses it ("different build") — `cargo clean -p
+//! sfda-plugin-unet` (or `touch` its sources) and run again.
 
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};

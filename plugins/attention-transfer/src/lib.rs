@@ -21,9 +21,11 @@
 //! | `pool` | none | pool both attention inputs to `[h, w]` first |
 //! | `eps` | `1e-6` | added to the norm before dividing |
 //!
-//! Build with `cargo build --release -p sfda-plugin-attention-transfer`,
-//! load with `--plugin target/release/libsfda_plugin_attention_transfer.so`
-//! (see README.md).
+//! Build it together with the binary, `cargo build --release -p sfda -p
+//! sfda-plugin-attention-transfer`, and load it with `--plugin
+//! target/release/libsfda_plugin_attention_transfer.so` (see README.md).
+
+#![warn(missing_docs)]
 
 use serde::Deserialize;
 use sfda_plugin::sfda_core::loss::{toml, DistillInputs, DistillLoss};

@@ -22,9 +22,11 @@
 //! `L_BNS`. Weight names: `enc{i}.{0,1}.conv|bn`, `dec{i}.{0,1}.conv|bn`,
 //! `classifier`.
 //!
-//! Build with `cargo build --release -p sfda-plugin-unet`, then e.g.
-//! `sfda train-source --arch unet-small --plugin
-//! target/release/libsfda_plugin_unet.so ...` (see README.md).
+//! Build it together with the binary, `cargo build --release -p sfda -p
+//! sfda-plugin-unet`, then e.g. `sfda train-source --arch unet-small
+//! --plugin target/release/libsfda_plugin_unet.so ...` (see README.md).
+
+#![warn(missing_docs)]
 
 use sfda_plugin::sfda_core::model::{ForwardOpts, NamedVar, SegModel, SegOutput};
 use sfda_plugin::sfda_core::nn::{

@@ -73,8 +73,8 @@ pub fn load_plugin(path: &Path) -> Result<PluginInfo> {
             return Err(err(
                 path,
                 "no such file; pass the path of the plugin's shared library (e.g. \
-                 target/release/libsfda_plugin_unet.so, built with `cargo build --release -p \
-                 sfda-plugin-unet`)",
+                 target/release/libsfda_plugin_unet.so, built with `cargo build --release -p sfda \
+                 -p sfda-plugin-unet`)",
             ))
         }
         Err(e) => return Err(err(path, format!("cannot open: {e}"))),

@@ -1,4 +1,5 @@
-//! [`CandleBackend`]: the [`Backend`] trait on candle-core.
+//! [`CandleLocal`]: the [`Backend`] trait on candle-core (what
+//! [`CandleBackend`](crate::CandleBackend) runs, through [`crate::route`]).
 //!
 //! Most ops are one candle call with the error mapped; the ones where candle
 //! differs from PyTorch (value or gradient) live in [`crate::ops`].
@@ -10,24 +11,12 @@ use crate::device;
 use crate::error::{no_panic, CandleResultExt};
 use crate::ops::{broadcast, conv, elementwise, layout, pool, reduce, resize};
 
-/// The candle backend: `f32` [`candle_core::Tensor`]s on the CPU, or on CUDA
-/// when built with the `cuda` feature, with candle's reverse-mode autodiff.
-///
-/// ```
-/// use sfda_backend_candle::CandleBackend;
-/// use sfda_core::{grad, Backend, DeviceSpec, Tensor, Var};
-///
-/// let dev = CandleBackend::device(DeviceSpec::Cpu)?;
-/// let x = Var::<CandleBackend>::new(&Tensor::from_f32(&[1.0, -2.0], &[2], &dev)?)?;
-/// let y = x.tensor().sqr()?.sum_all()?; // y = Σ x², dy/dx = 2x
-/// let g = grad(&y, &[&x])?;
-/// assert_eq!(g[0].as_ref().unwrap().to_vec()?, vec![2.0, -4.0]);
-/// # Ok::<(), sfda_core::Error>(())
-/// ```
+/// This crate's implementation of the ops, reached through
+/// [`CandleBackend`]'s op table (see [`crate::route`]).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct CandleBackend;
+pub(crate) struct CandleLocal;
 
-impl Backend for CandleBackend {
+impl Backend for CandleLocal {
     type Device = Device;
     type Tensor = Tensor;
     type Var = Var;

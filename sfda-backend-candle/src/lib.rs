@@ -17,7 +17,9 @@
 //! - `conv2d`: works around candle's backward for stride > 1 when height and
 //!   width leave different remainders.
 //!
-//! The backend registers itself under the name `candle`.
+//! The backend registers itself under the name `candle`. Its ops go through
+//! an op table ([`route`]) so that cdylib plugins run their candle ops in the
+//! host's copy of candle.
 
 #![warn(missing_docs)]
 
@@ -25,11 +27,12 @@ mod backend;
 mod device;
 mod error;
 mod ops;
+pub mod route;
 
 #[cfg(test)]
 mod tests;
 
-pub use backend::CandleBackend;
 pub use device::{CANDLE_VERSION, ELEMWISE_THREADS_VAR};
+pub use route::CandleBackend;
 
-sfda_core::register_backend!(CandleBackend);
+sfda_core::register_backend!(CandleBackend, host_ops = route::host_ops);

@@ -7,7 +7,8 @@
 //! - [`tensor`]: the [`Backend`] trait (every op the losses and loops need,
 //!   with autodiff) and the typed [`Tensor`]/[`Var`] handles.
 //! - [`optim`]: SGD (Nesterov, weight decay), Adam, polynomial LR decay.
-//! - [`registry`]: compiled-in backends (and later networks, losses, rankers).
+//! - [`registry`]: backends, networks, distillation losses and patch rankers,
+//!   built in or registered by plugins; [`plugin`]: the cdylib plugin loader.
 //! - [`job`]: units of work the CLI dispatches to a backend chosen at run time.
 //!
 //! Backends live in their own crates (`sfda-backend-tch`, `sfda-backend-candle`).
@@ -28,6 +29,7 @@ pub mod model;
 pub mod net;
 pub mod nn;
 pub mod optim;
+pub mod plugin;
 pub mod registry;
 pub mod rng;
 pub mod tensor;

@@ -61,6 +61,8 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
         cfg.seed = s;
     }
     cfg.validate()?;
+    let config_dir = a.config.as_deref().and_then(|p| p.parent());
+    a.backend.plugins.load(&cfg.plugin_paths(config_dir))?;
     let spec = |s: &String, split: &str| DataSpec::parse(s, a.layout.as_deref(), Some(split));
     let job = Job::Adapt(AdaptJob {
         cfg,

@@ -14,7 +14,7 @@ pub struct BenchArgs {
     /// Adaptation config to time (default: the demo preset).
     #[arg(long)]
     preset: Option<PathBuf>,
-    /// Segmentation architecture.
+    /// Segmentation architecture (a built-in or a plugin's; see `sfda plugins`).
     #[arg(long, default_value = "deeplabv3-mini")]
     arch: String,
     /// Target image size WIDTHxHEIGHT.
@@ -35,6 +35,8 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    plugins: super::common::PluginArgs,
 }
 
 /// Runs `sfda bench`.
@@ -43,6 +45,8 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
         Some(p) => AdaptConfig::from_file(p)?,
         None => AdaptConfig::from_toml(DEMO_PRESET, "presets/demo.toml")?,
     };
+    let config_dir = a.preset.as_deref().and_then(|p| p.parent());
+    a.plugins.load(&cfg.plugin_paths(config_dir))?;
     let device: DeviceSpec = a.device.parse()?;
     let entries = if a.backend == "all" {
         registry::backends()

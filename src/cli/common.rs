@@ -1,10 +1,37 @@
-//! Arguments shared by the computing commands: backend, device, data.
+//! Arguments shared by the computing commands: backend, device, plugins, data.
+
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use sfda_core::job::{DataSpec, Job, JobOutput};
-use sfda_core::{registry, DeviceSpec};
+use sfda_core::{plugin, registry, DeviceSpec};
 
-/// `--backend` and `--device`.
+/// `--plugin` (repeatable).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PluginArgs {
+    /// Load a plugin library (a cdylib built with sfda-plugin) before
+    /// running; repeatable. Its networks, losses and rankers are then
+    /// selectable by name.
+    #[arg(long = "plugin", value_name = "PATH")]
+    pub plugins: Vec<PathBuf>,
+}
+
+impl PluginArgs {
+    /// Loads the `--plugin` libraries, then `extra` ones (e.g. from a config).
+    pub fn load(&self, extra: &[PathBuf]) -> anyhow::Result<()> {
+        load_plugins(self.plugins.iter().chain(extra))
+    }
+}
+
+/// Loads plugin libraries in order; the first failure is the error.
+pub fn load_plugins<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> anyhow::Result<()> {
+    for p in paths {
+        plugin::load_plugin(Path::new(p))?;
+    }
+    Ok(())
+}
+
+/// `--backend`, `--device` and `--plugin`.
 #[derive(Debug, Clone, Args)]
 pub struct BackendArgs {
     /// Backend: tch (libtorch) or candle.
@@ -13,11 +40,15 @@ pub struct BackendArgs {
     /// Device: cpu or cuda:N.
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
 }
 
 impl BackendArgs {
-    /// Runs `job` on the chosen backend and device.
+    /// Loads the `--plugin` libraries, then runs `job` on the chosen backend
+    /// and device.
     pub fn run(&self, job: &Job) -> anyhow::Result<JobOutput> {
+        self.plugins.load(&[])?;
         let entry = registry::backend_by_name(&self.backend)?;
         let device: DeviceSpec = self.device.parse()?;
         Ok((entry.run)(device, job)?)

@@ -50,6 +50,8 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let mut job = DemoJob::new(a.out.clone())?;
     if let Some(p) = &a.config {
         job.adapt = AdaptConfig::from_file(p)?;
+        let dir = p.parent();
+        a.backend.plugins.load(&job.adapt.plugin_paths(dir))?;
     }
     if let Some(n) = a.iterations {
         job.adapt.iterations = n;

@@ -7,6 +7,7 @@ mod common;
 mod data;
 mod demo;
 mod eval;
+mod plugins;
 mod predict;
 mod train;
 
@@ -42,6 +43,9 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// List compiled backends, their versions and usable devices.
     Backends(backends::BackendsArgs),
+    /// List every registered backend, network, loss and ranker (built in or
+    /// from --plugin libraries) with its origin and version.
+    Plugins(plugins::PluginsArgs),
 }
 
 /// Runs a parsed command line.
@@ -55,5 +59,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(c) => data::run(c),
         Command::Bench(a) => bench::run(a),
         Command::Backends(a) => backends::run(a),
+        Command::Plugins(a) => plugins::run(a),
     }
 }

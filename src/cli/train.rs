@@ -18,6 +18,7 @@ pub struct TrainSourceArgs {
     #[arg(long)]
     val: Option<String>,
     /// Architecture: deeplabv3-mini, segnet-mini, deeplabv3-resnet50, segnet-vgg16, ...
+    /// or one a --plugin library registers (`sfda plugins` lists them).
     #[arg(long, default_value = "deeplabv3-mini")]
     arch: String,
     /// Training steps.

@@ -153,11 +153,27 @@ pub struct AdaptConfig {
     pub checkpoint_every: usize,
     /// Evaluate on the target validation set every this many steps (0: only at the end).
     pub eval_every: usize,
-    /// Plugin libraries to load (paths), in addition to `--plugin`.
+    /// Plugin libraries to load (paths; relative ones are relative to the
+    /// config file), in addition to `--plugin`.
     pub plugins: Vec<String>,
-    /// Extra (e.g. plugin) distillation losses.
+    /// Extra distillation losses selected by registered name (plugins,
+    /// statically registered losses, or a built-in used twice), each with its
+    /// own weights and options: `[[extra_losses]] name = "attention_transfer"`.
     pub extra_losses: Vec<ExtraLoss>,
+    /// The IPSM patch ranker, by registered name (default `entropy`).
+    #[serde(skip_serializing_if = "is_default_ranker")]
+    pub ranker: String,
+    /// Options of the patch ranker.
+    #[serde(skip_serializing_if = "toml::Table::is_empty")]
+    pub ranker_options: toml::Table,
 }
+
+fn is_default_ranker(name: &str) -> bool {
+    name == DEFAULT_RANKER
+}
+
+/// The patch ranker used when the config names none.
+pub const DEFAULT_RANKER: &str = "entropy";
 
 /// A distillation loss added by name (a plugin or a built-in used twice),
 /// with its weights in the generator and student objectives.
@@ -218,6 +234,8 @@ impl Default for AdaptConfig {
             eval_every: 0,
             plugins: Vec::new(),
             extra_losses: Vec::new(),
+            ranker: DEFAULT_RANKER.to_string(),
+            ranker_options: toml::Table::new(),
         }
     }
 }
@@ -306,6 +324,21 @@ impl AdaptConfig {
             }
         }
         Ok(())
+    }
+
+    /// The plugin paths of [`AdaptConfig::plugins`], relative ones resolved
+    /// against `config_dir` (the folder of the config file).
+    pub fn plugin_paths(&self, config_dir: Option<&Path>) -> Vec<std::path::PathBuf> {
+        self.plugins
+            .iter()
+            .map(|p| {
+                let p = Path::new(p);
+                match config_dir {
+                    Some(d) if p.is_relative() => d.join(p),
+                    _ => p.to_path_buf(),
+                }
+            })
+            .collect()
     }
 
     /// The options table of built-in loss `name` (empty when not given).

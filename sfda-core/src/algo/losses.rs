@@ -1,10 +1,13 @@
 //! The weighted distillation terms of one run: which built-in losses are on
-//! (from α, β, τ and the ablation switches) plus extra (plugin) losses, each
-//! with its weight in the generator objective (eq. 11) and in the student
-//! objective (eq. 16).
+//! (from α, β, τ and the ablation switches) plus extra losses selected by
+//! name (`[[extra_losses]]`: built-ins, statically registered or plugin
+//! losses, all found through [`crate::registry::make_loss`]), each with its
+//! weight in the generator objective (eq. 11) and in the student objective
+//! (eq. 16).
 
 use crate::algo::config::AdaptConfig;
-use crate::loss::{builtin_distill_loss, DistillInputs, DistillLoss};
+use crate::loss::{DistillInputs, DistillLoss};
+use crate::registry::{loss_names, make_loss};
 use crate::tensor::{Backend, Tensor};
 use crate::Result;
 
@@ -18,8 +21,9 @@ pub struct WeightedLoss<B: Backend> {
     pub student_weight: f64,
 }
 
-/// Resolves a loss name that is not built in (plugins); the CLI passes the
-/// registry lookup, tests pass `None`.
+/// Resolves a loss name that no registry entry provides (a hook for library
+/// users with losses of their own that they do not register); `None` in the
+/// CLI, which finds every loss through the registry.
 pub type LossResolver<'a, B> =
     Option<&'a dyn Fn(&str, &toml::Value) -> Result<Box<dyn DistillLoss<B>>>>;
 
@@ -41,7 +45,7 @@ pub fn distill_terms<B: Backend>(
     let mut push = |name: &str, g: f64, s: f64| -> Result<()> {
         if g != 0.0 || s != 0.0 {
             out.push(WeightedLoss {
-                loss: builtin_distill_loss::<B>(name, &cfg.loss_options(name))?,
+                loss: make_loss::<B>(&format!("losses.{name}"), name, &cfg.loss_options(name))?,
                 generator_weight: g,
                 student_weight: s,
             });
@@ -58,13 +62,13 @@ pub fn distill_terms<B: Backend>(
             push("dad_st", w.tau, 0.0)?;
         }
     }
-    for extra in &cfg.extra_losses {
-        let loss = match builtin_distill_loss::<B>(&extra.name, &extra.options) {
-            Ok(l) => l,
-            Err(builtin_err) => match resolve {
-                Some(r) => r(&extra.name, &extra.options)?,
-                None => return Err(builtin_err),
-            },
+    for (i, extra) in cfg.extra_losses.iter().enumerate() {
+        let key = format!("extra_losses[{i}].name");
+        let loss = match resolve {
+            Some(r) if !loss_names().contains(&extra.name.as_str()) => {
+                r(&extra.name, &extra.options)?
+            }
+            _ => make_loss::<B>(&key, &extra.name, &extra.options)?,
         };
         out.push(WeightedLoss {
             loss,

@@ -15,7 +15,6 @@ use crate::algo::sfda::Sfda;
 use crate::algo::state::{load_run_state, load_tensors, save_run_state, save_tensors, RunState};
 use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
 use crate::data::{ClassSet, DataLoader};
-use crate::ipsm::EntropyRanker;
 use crate::model::NamedVar;
 use crate::net::{
     build_seg_model, DcganGenerator, DiscriminatorConfig, GeneratorConfig, PatchDiscriminator,
@@ -77,7 +76,10 @@ pub fn build_run<B: Backend>(
         cfg.clone(),
         models,
         terms,
-        Box::new(EntropyRanker),
+        crate::registry::make_ranker::<B>(
+            &cfg.ranker,
+            &toml::Value::Table(cfg.ranker_options.clone()),
+        )?,
         dev.clone(),
     ))
 }

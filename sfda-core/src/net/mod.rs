@@ -41,10 +41,22 @@ use crate::nn::VarPath;
 use crate::tensor::{Backend, Tensor};
 use crate::{Error, Result};
 
-/// Builds the segmentation network called `arch` (see [`KNOWN_ARCHS`]) with
-/// `num_classes` outputs under `vs`; an unknown name is a
-/// [`Error::Config`] listing the known ones.
+/// Builds the segmentation network called `arch` with `num_classes` outputs
+/// under `vs`, from the architecture registry: the built-ins
+/// ([`KNOWN_ARCHS`]), networks registered statically and networks of loaded
+/// plugins. An unknown name is a [`Error::Config`] listing the registered
+/// ones.
 pub fn build_seg_model<B: Backend>(
+    arch: &str,
+    num_classes: usize,
+    vs: &VarPath<B>,
+) -> Result<Box<dyn SegModel<B>>> {
+    crate::registry::make_arch::<B>(arch, num_classes, vs)
+}
+
+/// Builds one of the built-in networks ([`KNOWN_ARCHS`]); what the registry's
+/// built-in entries call.
+pub fn build_builtin_seg_model<B: Backend>(
     arch: &str,
     num_classes: usize,
     vs: &VarPath<B>,

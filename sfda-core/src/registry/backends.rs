@@ -17,6 +17,16 @@ pub struct BackendEntry {
     pub devices: fn() -> Vec<DeviceSpec>,
     /// Runs a job on a device with this backend.
     pub run: fn(DeviceSpec, &Job) -> Result<JobOutput>,
+    /// `TypeId::of::<B>()`: plugins built for this backend must agree.
+    pub type_id: fn() -> std::any::TypeId,
+    /// The backend's table of ops for plugins (null for backends whose
+    /// library keeps no process-global state in Rust, such as tch): a plugin
+    /// carries its own copy of the backend crate, and a backend whose Rust
+    /// code has global state (candle numbers its tensors with a global
+    /// counter) routes the plugin copy's ops through the host's table so that
+    /// one copy of that state exists. See `sfda-plugin` and
+    /// `sfda_backend_candle`'s `route` module.
+    pub host_ops: fn() -> *const (),
 }
 
 inventory::collect!(BackendEntry);
@@ -41,16 +51,23 @@ pub fn backend_by_name(name: &str) -> Result<&'static BackendEntry> {
 }
 
 /// Registers a type implementing [`Backend`](crate::Backend) in the backend
-/// registry. Use once, in the backend crate.
+/// registry. Use once, in the backend crate; `host_ops = f` names the
+/// function returning the backend's op table for plugins (see
+/// [`BackendEntry::host_ops`]).
 #[macro_export]
 macro_rules! register_backend {
     ($ty:ty) => {
+        $crate::register_backend!($ty, host_ops = || ::std::ptr::null());
+    };
+    ($ty:ty, host_ops = $ops:expr) => {
         $crate::inventory::submit! {
             $crate::registry::BackendEntry {
                 name: <$ty as $crate::Backend>::NAME,
                 version: <$ty as $crate::Backend>::version,
                 devices: <$ty as $crate::Backend>::available_devices,
                 run: |device, job| job.run::<$ty>(device),
+                type_id: ::std::any::TypeId::of::<$ty>,
+                host_ops: $ops,
             }
         }
     };

@@ -50,8 +50,12 @@ pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     }
 }
 
-/// Runs candle's element-wise CPU ops on the calling thread unless the user
-/// set [`ELEMWISE_THREADS_VAR`].
+/// Most cores for which element-wise ops default to the calling thread.
+const SERIAL_ELEMWISE_MAX_CORES: usize = 4;
+
+/// Runs candle's element-wise CPU ops on the calling thread on machines with
+/// at most [`SERIAL_ELEMWISE_MAX_CORES`] cores, unless the user set
+/// [`ELEMWISE_THREADS_VAR`].
 ///
 /// candle splits large element-wise ops over a pool whose caller waits for
 /// its workers by spinning, never parking. When the workers are descheduled
@@ -59,12 +63,14 @@ pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
 /// caller burns its time slice waiting; on this project's 2-core reference
 /// machine a whole SFDA iteration ran several times slower with the pool
 /// than without it (`docs/performance.md`). Element-wise ops are memory
-/// bound, so the serial path loses little where cores are free; matmul and
-/// the im2col copies stay parallel (rayon). Set the variable (e.g. to the
-/// core count) to get candle's pool back. Takes effect only before candle's
-/// first parallel element-wise op, hence here, when the CPU device opens.
+/// bound, so the serial path loses little with few cores; matmul and the
+/// im2col copies stay parallel (rayon). On larger machines candle's own
+/// default (a pool as large as rayon's) is kept. Set the variable to choose
+/// either way. Takes effect only before candle's first parallel element-wise
+/// op, hence here, when the CPU device opens.
 fn serial_elementwise_by_default() {
-    if std::env::var_os(ELEMWISE_THREADS_VAR).is_none() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores <= SERIAL_ELEMWISE_MAX_CORES && std::env::var_os(ELEMWISE_THREADS_VAR).is_none() {
         std::env::set_var(ELEMWISE_THREADS_VAR, "1");
     }
 }

@@ -10,7 +10,6 @@
 //! one long run summed into one value, or a run added element-wise onto a
 //! run of the small tensor. Sums accumulate in `f64`.
 
-use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 use sfda_core::{Error, Result};
 
@@ -109,16 +108,11 @@ fn input<'a>(
     len: usize,
     op: &'static str,
 ) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(data) = s else {
-        candle_core::bail!("{op}: only f32 is supported, got {:?}", s.dtype())
-    };
-    let Some((a, b)) = l.contiguous_offsets() else {
-        candle_core::bail!("{op}: input must be contiguous")
-    };
-    if b - a != len {
-        candle_core::bail!("{op}: expected {len} values, got {}", b - a)
+    let data = super::im2col::contiguous_f32(s, l, op)?;
+    if data.len() != len {
+        candle_core::bail!("{op}: expected {len} values, got {}", data.len())
     }
-    Ok(&data[a..b])
+    Ok(data)
 }
 
 impl CustomOp1 for SumTo {

@@ -54,7 +54,7 @@ impl Windows {
 }
 
 /// The input as a contiguous `f32` slice, or an error naming the op.
-fn contiguous_f32<'a>(
+pub(crate) fn contiguous_f32<'a>(
     storage: &'a CpuStorage,
     layout: &Layout,
     op: &'static str,

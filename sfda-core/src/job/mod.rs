@@ -14,7 +14,7 @@ mod train_source;
 pub use adapt::AdaptJob;
 pub use bench::{BenchJob, BenchResult};
 pub use data_spec::DataSpec;
-pub use demo::{DemoJob, DemoSummary, DEMO_PRESET};
+pub use demo::{cached_source_model, DemoJob, DemoSummary, SourceModelSpec, DEMO_PRESET};
 pub use eval::EvalJob;
 pub use predict::PredictJob;
 pub use train_source::TrainSourceJob;

@@ -44,6 +44,8 @@ pub enum Job {
     Demo(DemoJob),
     /// Times whole SFDA iterations.
     Bench(BenchJob),
+    /// Runs an experiment grid (methods × seeds × settings) and writes its tables.
+    Experiment(Box<crate::experiment::ExperimentJob>),
 }
 
 /// What a job returns to the CLI.
@@ -70,6 +72,8 @@ pub enum JobOutput {
     Demo(Box<DemoSummary>),
     /// Result of [`Job::Bench`].
     Bench(BenchResult),
+    /// Result of [`Job::Experiment`].
+    Experiment(Box<crate::experiment::ExperimentSummary>),
 }
 
 impl Job {
@@ -84,6 +88,7 @@ impl Job {
             Job::Adapt(j) => Ok(JobOutput::Adapt(Box::new(j.run::<B>(&dev)?))),
             Job::Demo(j) => Ok(JobOutput::Demo(Box::new(j.run::<B>(&dev)?))),
             Job::Bench(j) => Ok(JobOutput::Bench(j.run::<B>(&dev)?)),
+            Job::Experiment(j) => Ok(JobOutput::Experiment(Box::new(j.run::<B>(&dev)?))),
         }
     }
 }

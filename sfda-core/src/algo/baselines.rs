@@ -59,7 +59,9 @@ pub fn student_vars<B: Backend>(
                     student.arch()
                 )));
             }
-            vars.into_iter().filter(|v| names.contains(&v.name)).collect()
+            vars.into_iter()
+                .filter(|v| names.contains(&v.name))
+                .collect()
         }
         Method::ShotIm => {
             let head = student.head_prefix().ok_or_else(|| {

@@ -16,9 +16,9 @@ use std::time::Instant;
 
 use crate::algo::baselines::student_vars;
 use crate::algo::config::{AdaptConfig, FakeBn};
-use crate::algo::method::Method;
 use crate::algo::cursor::Cursor;
 use crate::algo::losses::{weighted_sum, WeightedLoss};
+use crate::algo::method::Method;
 use crate::algo::models::{fake_to_input, SfdaModels};
 use crate::data::DataLoader;
 use crate::ipsm::{split_patches, PatchRanker};

@@ -231,17 +231,32 @@ pub struct Cell {
     pub source_free: bool,
 }
 
+fn fnv(text: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
 impl Cell {
-    /// Hash of everything that determines the cell's result.
+    /// Hash of everything that determines the cell's result and its place.
     pub fn hash(&self) -> String {
-        let text = serde_json::to_string(&(&self.cfg, self.severity, &self.entry, self.value))
-            .unwrap_or_default();
-        let mut h: u64 = 0xcbf29ce484222325;
-        for b in text.bytes() {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
-        format!("{h:016x}")
+        fnv(
+            &serde_json::to_string(&(&self.cfg, self.severity, &self.entry, self.value))
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Hash of the run alone (config, data, evaluation set): cells of
+    /// different studies with equal run hashes (e.g. the default point of
+    /// every sweep) share one run.
+    pub fn run_hash(&self) -> String {
+        fnv(
+            &serde_json::to_string(&(&self.cfg, self.severity, self.kind == StudyKind::Transfer))
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -281,8 +296,8 @@ fn dotted(key: &str, v: toml::Value) -> toml::Table {
 /// `base` with every table of `overrides` merged in, re-read and validated
 /// (unknown keys and impossible values are errors).
 fn apply(base: &AdaptConfig, overrides: &[toml::Table]) -> Result<AdaptConfig> {
-    let mut t = toml::Table::try_from(base)
-        .map_err(|e| Error::msg(format!("config to TOML: {e}")))?;
+    let mut t =
+        toml::Table::try_from(base).map_err(|e| Error::msg(format!("config to TOML: {e}")))?;
     for o in overrides {
         merge(&mut t, o);
     }
@@ -375,8 +390,7 @@ impl Experiment {
         let base = if grid.base == "demo" {
             AdaptConfig::from_toml(DEMO_PRESET, "presets/demo.toml")?
         } else {
-            AdaptConfig::from_file(&dir.join(&grid.base))
-                .map_err(|e| err(&origin, "base", e))?
+            AdaptConfig::from_file(&dir.join(&grid.base)).map_err(|e| err(&origin, "base", e))?
         };
         if grid.seeds.is_empty() {
             return Err(err(&origin, "seeds", "give at least one seed"));
@@ -427,7 +441,11 @@ impl Experiment {
         let mut push = |c: Cell| cells.push(c);
         for c in &grid.comparison {
             let sev = c.severity.or(b.severity);
-            check_severity(&origin, &format!("study '{}', severity", c.name), c.severity)?;
+            check_severity(
+                &origin,
+                &format!("study '{}', severity", c.name),
+                c.severity,
+            )?;
             if c.methods.is_empty() {
                 return Err(err(&origin, &format!("study '{}'", c.name), "no methods"));
             }
@@ -453,9 +471,8 @@ impl Experiment {
                     }
                     None => toml::Table::new(),
                 };
-                let cfg = apply(&base, &[mo, c.set.clone(), per]).map_err(|e| {
-                    err(&origin, &format!("study '{}', method '{m}'", c.name), e)
-                })?;
+                let cfg = apply(&base, &[mo, c.set.clone(), per])
+                    .map_err(|e| err(&origin, &format!("study '{}', method '{m}'", c.name), e))?;
                 for &seed in &grid.seeds {
                     push(Cell {
                         id: format!("{}--{}--s{seed}", c.name, slug(m)),
@@ -483,7 +500,11 @@ impl Experiment {
                 return Err(err(&origin, &at("values"), "no values"));
             }
             if s.method == "source_only" {
-                return Err(err(&origin, &at("method"), "source_only has nothing to sweep"));
+                return Err(err(
+                    &origin,
+                    &at("method"),
+                    "source_only has nothing to sweep",
+                ));
             }
             for &v in &s.values {
                 let entry = format!("{}={}", s.param, fmt_value(v));
@@ -495,8 +516,9 @@ impl Experiment {
                 } else {
                     let mut over = vec![mo.clone(), s.set.clone()];
                     for key in std::iter::once(&s.param).chain(&s.tied) {
-                        let value = param_value(&base, key, v)
-                            .map_err(|e| err(&origin, &at(&format!("{key}={}", fmt_value(v))), e))?;
+                        let value = param_value(&base, key, v).map_err(|e| {
+                            err(&origin, &at(&format!("{key}={}", fmt_value(v))), e)
+                        })?;
                         over.push(dotted(key, value));
                     }
                     let cfg = apply(&base, &over).map_err(|e| err(&origin, &at(&entry), e))?;
@@ -546,9 +568,8 @@ impl Experiment {
                 let mut over = toml::Table::new();
                 over.insert("method".into(), toml::Value::String("sfda".into()));
                 over.insert("ablation".into(), toml::Value::Table(a));
-                let cfg = apply(&base, &[over, t.set.clone()]).map_err(|e| {
-                    err(&origin, &format!("study '{}', variant '{v}'", t.name), e)
-                })?;
+                let cfg = apply(&base, &[over, t.set.clone()])
+                    .map_err(|e| err(&origin, &format!("study '{}', variant '{v}'", t.name), e))?;
                 if !cfg.ablation.transfer_only {
                     return Err(err(
                         &origin,
@@ -592,9 +613,11 @@ impl Experiment {
 
 fn check_severity(origin: &str, what: &str, s: Option<f32>) -> Result<()> {
     match s {
-        Some(v) if !(v.is_finite() && (0.0..=1.0).contains(&v)) => {
-            Err(err(origin, what, format!("severity must lie in [0, 1], got {v}")))
-        }
+        Some(v) if !(v.is_finite() && (0.0..=1.0).contains(&v)) => Err(err(
+            origin,
+            what,
+            format!("severity must lie in [0, 1], got {v}"),
+        )),
         _ => Ok(()),
     }
 }

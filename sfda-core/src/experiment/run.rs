@@ -4,7 +4,9 @@
 //!
 //! ```text
 //! <out>/source/              the cached source model (when the grid names none)
-//! <out>/cells/<id>.json      one finished cell (skipped on the next run)
+//! <out>/cells/<id>.json      one finished cell (skipped on the next run;
+//!                            cells with the same run, e.g. the default
+//!                            point of several sweeps, share its result)
 //! <out>/runs/<id>-<hash>/    the cell's adaptation run (state/ for resuming)
 //! <out>/tables/              results.md, *.csv, results.json, *.png
 //! ```
@@ -133,11 +135,7 @@ impl ExperimentJob {
                     self.progress,
                     dev,
                 )?;
-                (
-                    c,
-                    Some(spec.iterations),
-                    (!cached).then_some(secs),
-                )
+                (c, Some(spec.iterations), (!cached).then_some(secs))
             }
         };
         let eval = |data: DataSpec| -> Result<SegMetrics> {
@@ -167,6 +165,10 @@ impl ExperimentJob {
                 None => todo.push(cell),
             }
         }
+        // Seed-major order: an interrupted grid has every entry with the
+        // first seeds rather than some entries with all of them.
+        let seed_rank = |s: u64| exp.grid.seeds.iter().position(|&x| x == s);
+        todo.sort_by_key(|c| seed_rank(c.seed));
         let reused = results.len();
         let bar = progress_bar(exp.cells.len() as u64, "grid", self.progress);
         bar.set_position(reused as u64);
@@ -176,7 +178,19 @@ impl ExperimentJob {
                 break;
             }
             bar.set_message(cell.id.clone());
-            let r = self.run_cell::<B>(cell, &ckpt, dev)?;
+            let shared = results
+                .iter()
+                .find(|r: &&CellResult| r.cell.run_hash() == cell.run_hash())
+                .map(|r| CellResult {
+                    cell: cell.clone(),
+                    hash: cell.hash(),
+                    ..r.clone()
+                });
+            let shared_run = shared.is_some();
+            let r = match shared {
+                Some(r) => r,
+                None => self.run_cell::<B>(cell, &ckpt, dev)?,
+            };
             write_atomic(
                 &cells_dir.join(format!("{}.json", cell.id)),
                 serde_json::to_string_pretty(&r)
@@ -184,13 +198,18 @@ impl ExperimentJob {
                     .as_bytes(),
             )?;
             bar.println(format!(
-                "{}: mIoU {:.2} ({:.0} s)",
+                "{}: mIoU {:.2} ({:.0} s{})",
                 cell.id,
                 r.metrics.miou * 100.0,
-                r.seconds
+                r.seconds,
+                if shared_run {
+                    ", same run as another cell"
+                } else {
+                    ""
+                }
             ));
             results.push(r);
-            ran += 1;
+            ran += usize::from(!shared_run);
             bar.inc(1);
         }
         bar.finish_and_clear();
@@ -221,7 +240,12 @@ impl ExperimentJob {
         })
     }
 
-    fn run_cell<B: Backend>(&self, cell: &Cell, ckpt: &Path, dev: &B::Device) -> Result<CellResult> {
+    fn run_cell<B: Backend>(
+        &self,
+        cell: &Cell,
+        ckpt: &Path,
+        dev: &B::Device,
+    ) -> Result<CellResult> {
         let b = &self.experiment.grid.benchmark;
         let hash = cell.hash();
         let transfer = cell.kind == StudyKind::Transfer;
@@ -230,8 +254,8 @@ impl ExperimentJob {
         } else {
             self.synth(Domain::Target, Split::Val, b.val_images, cell.severity)
         };
-        let target =
-            (!transfer).then(|| self.synth(Domain::Target, Split::Train, b.train_images, cell.severity));
+        let target = (!transfer)
+            .then(|| self.synth(Domain::Target, Split::Train, b.train_images, cell.severity));
         let job = AdaptJob {
             cfg: cell.cfg.clone(),
             source: ckpt.to_path_buf(),

@@ -183,12 +183,7 @@ impl SourceModelSpec {
     fn tag(&self) -> String {
         format!(
             "demo-source seed={} size={}x{} images={} iters={} severity={:?}",
-            self.seed,
-            self.size.0,
-            self.size.1,
-            self.train_images,
-            self.iterations,
-            self.severity
+            self.seed, self.size.0, self.size.1, self.train_images, self.iterations, self.severity
         )
     }
 }

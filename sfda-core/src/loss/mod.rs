@@ -54,6 +54,4 @@ pub use entropy::{patch_mean_entropy, pixel_entropy};
 pub use info_max::{entropy_loss, information_maximization, InfoMax};
 pub use mae::{mae_loss, OutputSpace};
 pub use maxsquare::{maxsquare_loss, MaxSquareOptions};
-pub use pseudo_label::{
-    class_balanced_pseudo_labels, class_balanced_thresholds, ClassConfidences,
-};
+pub use pseudo_label::{class_balanced_pseudo_labels, class_balanced_thresholds, ClassConfidences};

@@ -3,7 +3,7 @@
 //! probabilities, without source data:
 //!
 //! ```text
-//! k_c = the confidence p_c ranked at ⌊portion·N_c⌋ (descending) among the
+//! k_c = the confidence of the ⌈portion·N_c⌉-th most confident of the
 //!       N_c pixels predicted as c                       (class-wise threshold)
 //! ŷ   = argmax_c p_c / k_c,  kept iff p_ŷ ≥ k_ŷ, else ignored (255)
 //! ```
@@ -48,9 +48,9 @@ impl ClassConfidences {
         self.per_class.iter().map(Vec::len).collect()
     }
 
-    /// The thresholds `k_c`: the confidence ranked `⌊portion·N_c⌋`
-    /// (descending) among class `c`'s pixels; 1 for a class no pixel
-    /// predicts (nothing is labelled with it).
+    /// The thresholds `k_c`: the confidence of the `⌈portion·N_c⌉`-th most
+    /// confident of class `c`'s pixels (so that share of them is kept); 1 for
+    /// a class no pixel predicts (nothing is labelled with it).
     pub fn thresholds(&self, portion: f64) -> Result<Vec<f32>> {
         if !(portion > 0.0 && portion <= 1.0) {
             return Err(Error::Config {
@@ -67,7 +67,7 @@ impl ClassConfidences {
                 }
                 let mut v = v.clone();
                 v.sort_by(|a, b| b.total_cmp(a));
-                let i = ((portion * v.len() as f64).floor() as usize).min(v.len() - 1);
+                let i = ((portion * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
                 v[i]
             })
             .collect())

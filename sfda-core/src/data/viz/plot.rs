@@ -106,7 +106,12 @@ pub fn line_panels(panels: &[Panel], path: &Path) -> Result<()> {
                 if s.markers || pts.len() == 1 {
                     for dx in 0..5 {
                         for dy in 0..5 {
-                            put((x + dx).saturating_sub(2), (y + dy).saturating_sub(2), c, &mut data);
+                            put(
+                                (x + dx).saturating_sub(2),
+                                (y + dy).saturating_sub(2),
+                                c,
+                                &mut data,
+                            );
                         }
                     }
                 }

@@ -33,7 +33,7 @@ set = { iterations = 1, generator_warmup = 0, batch_size = 2, fake_batch_size = 
 [[transfer]]
 name = "transfer"
 variants = ["bns", "bns+dad"]
-set = { iterations = 1, fake_batch_size = 2, fake_size = [32, 64] }
+set = { iterations = 1, generator_warmup = 0, fake_batch_size = 2, fake_size = [32, 64] }
 "#;
 
 fn parse(text: &str) -> Result<Experiment, String> {

@@ -55,7 +55,8 @@ pub struct SourceInfo {
     pub arch: String,
     /// Training steps (when the runner trained it).
     pub iterations: Option<usize>,
-    /// Training seconds (when trained in this invocation).
+    /// Training seconds (measured when trained, read from its training log
+    /// when cached).
     pub train_seconds: Option<f64>,
     /// On source val.
     pub source_val: SegMetrics,
@@ -135,7 +136,12 @@ impl ExperimentJob {
                     self.progress,
                     dev,
                 )?;
-                (c, Some(spec.iterations), (!cached).then_some(secs))
+                let secs = if cached {
+                    logged_training_seconds(&self.out.join("source"))
+                } else {
+                    Some(secs)
+                };
+                (c, Some(spec.iterations), secs)
             }
         };
         let eval = |data: DataSpec| -> Result<SegMetrics> {
@@ -285,6 +291,14 @@ impl ExperimentJob {
             backend: format!("{} on {}", report.backend, report.device),
         })
     }
+}
+
+/// The training time of a cached source model, from the last record of its
+/// `train_log.json`.
+fn logged_training_seconds(dir: &Path) -> Option<f64> {
+    let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.as_array()?.last()?.get("seconds")?.as_f64()
 }
 
 /// The stored result of `cell`, when it exists and was made with the same

@@ -154,6 +154,7 @@ fn run_to_end(
             resume,
             progress: false,
             stop_after,
+            evaluate_source: true,
         },
     )
     .unwrap()
@@ -223,6 +224,7 @@ fn resuming_with_another_config_is_refused() {
             resume: true,
             progress: false,
             stop_after: None,
+            evaluate_source: true,
         },
     )
     .expect_err("must refuse")

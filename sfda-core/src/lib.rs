@@ -21,6 +21,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod experiment;
 pub mod ipsm;
 pub mod job;
 pub mod loss;

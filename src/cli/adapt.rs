@@ -73,6 +73,7 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
         resume: a.resume,
         stop_after: a.stop_after,
         progress: !a.quiet,
+        evaluate_source: true,
     });
     if let JobOutput::Adapt(r) = a.backend.run(&job)? {
         if r.after.is_some() {

@@ -7,6 +7,7 @@ mod common;
 mod data;
 mod demo;
 mod eval;
+mod experiment;
 mod plugins;
 mod predict;
 mod train;
@@ -34,6 +35,9 @@ pub enum Command {
     TrainSource(train::TrainSourceArgs),
     /// Evaluate a checkpoint on labelled data (per-class IoU, mIoU, PA, mPA).
     Eval(eval::EvalArgs),
+    /// Run a grid of methods × seeds × settings (baselines, SFDA, sweeps,
+    /// transfer only) and write the paper's tables (markdown, CSV, JSON, PNG).
+    Experiment(experiment::ExperimentArgs),
     /// Write colourised predictions and side-by-side grids.
     Predict(predict::PredictArgs),
     /// Synthetic data, dataset statistics and previews.
@@ -55,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Adapt(a) => adapt::run(a),
         Command::TrainSource(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Experiment(a) => experiment::run(a),
         Command::Predict(a) => predict::run(a),
         Command::Data(c) => data::run(c),
         Command::Bench(a) => bench::run(a),

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::algo::method::{BaselineOptions, Method};
 use crate::loss::MaxSquareOptions;
 use crate::optim::{AdamConfig, SgdConfig};
 use crate::{Error, Result};
@@ -102,6 +103,11 @@ pub enum NetSize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdaptConfig {
+    /// The method (`sfda`, default, or a baseline: `source_only`, `minent`,
+    /// `maxsquare`, `tent`, `shot_im`, `cbst`).
+    pub method: Method,
+    /// Options of the baselines.
+    pub baseline: BaselineOptions,
     /// Student steps.
     pub iterations: usize,
     /// Target images per student step (paper: 8; IPSM needs ≥ 2).
@@ -200,6 +206,8 @@ fn empty_table() -> toml::Value {
 impl Default for AdaptConfig {
     fn default() -> Self {
         AdaptConfig {
+            method: Method::Sfda,
+            baseline: BaselineOptions::default(),
             iterations: 2000,
             batch_size: 8,
             fake_batch_size: 8,
@@ -278,7 +286,20 @@ impl AdaptConfig {
         if self.batch_size == 0 || self.fake_batch_size == 0 {
             return bad("batch_size", "batch sizes must be at least 1".into());
         }
-        if self.ablation.ipsm && !self.ablation.transfer_only && self.batch_size < 2 {
+        if self.method.is_baseline() && self.ablation.transfer_only {
+            return bad(
+                "method",
+                format!(
+                    "'{}' adapts on target data; transfer-only mode belongs to method 'sfda'",
+                    self.method.key()
+                ),
+            );
+        }
+        if self.method == Method::Sfda
+            && self.ablation.ipsm
+            && !self.ablation.transfer_only
+            && self.batch_size < 2
+        {
             return bad(
                 "batch_size",
                 "IPSM ranks patches across the batch: it needs at least 2 target images".into(),
@@ -298,10 +319,26 @@ impl AdaptConfig {
             ("weights.beta", self.weights.beta),
             ("weights.tau", self.weights.tau),
             ("weights.gamma", self.weights.gamma),
+            ("weights.bns", self.weights.bns),
+            ("weights.target", self.weights.target),
+            ("baseline.shot_diversity", self.baseline.shot_diversity),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(k, format!("must be a finite, non-negative number, got {v}"));
             }
+        }
+        let b = &self.baseline;
+        if !(b.cbst_portion > 0.0 && b.cbst_portion <= 1.0) {
+            return bad(
+                "baseline.cbst_portion",
+                format!("must lie in (0, 1], got {}", b.cbst_portion),
+            );
+        }
+        if b.cbst_round == 0 || b.cbst_threshold_batches == 0 {
+            return bad(
+                "baseline.cbst_round",
+                "cbst_round and cbst_threshold_batches must be at least 1".into(),
+            );
         }
         for (k, lr) in [
             ("student_optim.lr", self.student_optim.lr),
@@ -339,6 +376,24 @@ impl AdaptConfig {
                 }
             })
             .collect()
+    }
+
+    /// Generator warm-up steps the method runs (0 for the baselines).
+    pub fn warmup_steps(&self) -> usize {
+        if self.method.is_baseline() {
+            0
+        } else {
+            self.generator_warmup
+        }
+    }
+
+    /// Student steps the method runs (0 for `source_only`).
+    pub fn student_steps(&self) -> usize {
+        if self.method == Method::SourceOnly {
+            0
+        } else {
+            self.iterations
+        }
     }
 
     /// The options table of built-in loss `name` (empty when not given).

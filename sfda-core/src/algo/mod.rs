@@ -1,11 +1,14 @@
 //! The SFDA algorithm (Liu, Zhang & Wang, CVPR 2021, §3.2–3.3), written once
 //! against [`Backend`](crate::Backend): the config ([`AdaptConfig`]), the
 //! distillation terms ([`distill_terms`]), one iteration ([`Sfda`]) and the
-//! resumable driver with its report ([`run_adaptation`]).
+//! resumable driver with its report ([`run_adaptation`]). The same loop runs
+//! the source-free baselines ([`Method`]).
 
+mod baselines;
 mod config;
 mod cursor;
 mod losses;
+mod method;
 mod models;
 mod pictures;
 mod report;
@@ -13,9 +16,11 @@ mod run;
 mod sfda;
 mod state;
 
+pub use baselines::{bn_affine_names, student_vars};
 pub use config::{Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize};
 pub use cursor::Cursor;
 pub use losses::{distill_terms, weighted_sum, LossResolver, WeightedLoss};
+pub use method::{BaselineOptions, Method};
 pub use models::{fake_to_input, SfdaModels};
 pub use report::{AdaptReport, MethodScores};
 pub use run::{build_run, method_name, run_adaptation, AdaptInputs, AdaptSummary};

@@ -72,7 +72,7 @@ pub fn build_run<B: Backend>(
         discriminator,
         source_meta: meta,
     };
-    Ok(Sfda::new(
+    Sfda::new(
         cfg.clone(),
         models,
         terms,
@@ -81,7 +81,7 @@ pub fn build_run<B: Backend>(
             &toml::Value::Table(cfg.ranker_options.clone()),
         )?,
         dev.clone(),
-    ))
+    )
 }
 
 /// Data and output of [`run_adaptation`].
@@ -103,6 +103,9 @@ pub struct AdaptInputs<'a> {
     /// Stop after this many iterations of this invocation (to test resuming);
     /// `None` runs to the end.
     pub stop_after: Option<usize>,
+    /// Evaluate the source model (the teacher) too, for the report's
+    /// "before" column (an experiment grid measures it once instead).
+    pub evaluate_source: bool,
 }
 
 /// What [`run_adaptation`] wrote and measured.
@@ -138,6 +141,12 @@ fn all_tensors<B: Backend>(run: &Sfda<B>) -> Result<Vec<(String, Tensor<B>)>> {
     out.extend(prefixed("generator", m.generator.named_vars()));
     if let Some(d) = &m.discriminator {
         out.extend(prefixed("discriminator", d.named_vars()));
+    }
+    if let Some(t) = &run.cbst_thresholds {
+        out.push((
+            "cache.cbst_thresholds".into(),
+            Tensor::from_f32(t, &[t.len()], &run.device)?,
+        ));
     }
     if let Some((features, logits)) = run.target_cache() {
         out.push(("cache.target_features".into(), features));
@@ -221,6 +230,9 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
     ) {
         run.set_target_cache(f.clone(), l.clone());
     }
+    if let Some(t) = tensors.get("cache.cbst_thresholds") {
+        run.cbst_thresholds = Some(t.to_vec()?);
+    }
     run.iteration = state.iteration;
     run.warmup_done = state.warmup_done;
     run.rng = SeedRng::from_state(state.rng_seed, state.rng_word_pos);
@@ -254,7 +266,7 @@ pub fn run_adaptation<B: Backend>(
     }
     let mut log = JsonLog::new(&out.join("train_log.json"), log_records);
     let dev = run.device.clone();
-    let before = match inputs.val {
+    let before = match inputs.val.filter(|_| inputs.evaluate_source) {
         Some(v) => Some(
             evaluate(
                 run.models.teacher.as_ref(),
@@ -274,19 +286,20 @@ pub fn run_adaptation<B: Backend>(
         });
     }
     let t0 = Instant::now();
-    let total = (run.cfg.generator_warmup + run.cfg.iterations) as u64;
+    let (warmup, iterations) = (run.cfg.warmup_steps(), run.cfg.student_steps());
+    let total = (warmup + iterations) as u64;
     let bar = progress_bar(total, "adapt", inputs.progress);
     bar.set_position((run.warmup_done + run.iteration) as u64);
     let mut done_now = 0usize;
     let stop = |n: usize| inputs.stop_after.is_some_and(|s| n >= s);
     let mut last_values = Vec::new();
-    while run.warmup_done < run.cfg.generator_warmup && !stop(done_now) {
+    while run.warmup_done < warmup && !stop(done_now) {
         let v = run.warmup_step()?;
         bar.set_message(format!("warm-up {}", loss_message(&v)));
         bar.inc(1);
         done_now += 1;
     }
-    while run.iteration < run.cfg.iterations && !stop(done_now) {
+    while run.iteration < iterations && !stop(done_now) {
         let values = run.iterate(inputs.target)?;
         bar.set_message(loss_message(&values));
         bar.inc(1);
@@ -317,8 +330,7 @@ pub fn run_adaptation<B: Backend>(
         }
     }
     bar.finish_and_clear();
-    let finished =
-        run.iteration >= run.cfg.iterations && run.warmup_done >= run.cfg.generator_warmup;
+    let finished = run.iteration >= iterations && run.warmup_done >= warmup;
     if !finished {
         save_state(run, &state_dir, log.records())?;
     }
@@ -355,8 +367,12 @@ pub fn run_adaptation<B: Backend>(
             ..src.clone()
         };
         checkpoint::save(&ckpt, run.models.student.as_ref(), &meta)?;
-        fake_grid(run, &out.join("fakes.png"), 6)?;
-        loss_curves(log.records(), &out.join("loss_curves.png"))?;
+        if !run.cfg.method.is_baseline() {
+            fake_grid(run, &out.join("fakes.png"), 6)?;
+        }
+        if !log.records().is_empty() {
+            loss_curves(log.records(), &out.join("loss_curves.png"))?;
+        }
     }
     let report = AdaptReport {
         method: method_name(&run.cfg),
@@ -390,8 +406,12 @@ pub fn run_adaptation<B: Backend>(
     })
 }
 
-/// The method's name in tables (`SFDA`, `SFDA (w/o IPSM)`, `transfer only (BNS+DAD)`...).
+/// The method's name in tables (`SFDA`, `SFDA (w/o IPSM)`, `transfer only
+/// (BNS+DAD)`, `MinEnt`, `TENT`...).
 pub fn method_name(cfg: &AdaptConfig) -> String {
+    if cfg.method.is_baseline() {
+        return cfg.method.display().into();
+    }
     let a = &cfg.ablation;
     if a.transfer_only {
         let parts: Vec<&str> = [("BNS", a.bns), ("DAD", a.dad)]

@@ -14,9 +14,11 @@
 
 use std::time::Instant;
 
+use crate::algo::baselines::student_vars;
 use crate::algo::config::{AdaptConfig, FakeBn};
 use crate::algo::cursor::Cursor;
 use crate::algo::losses::{weighted_sum, WeightedLoss};
+use crate::algo::method::Method;
 use crate::algo::models::{fake_to_input, SfdaModels};
 use crate::data::DataLoader;
 use crate::ipsm::{split_patches, PatchRanker};
@@ -65,10 +67,14 @@ pub struct Sfda<B: Backend> {
     /// Student logits on the last target batch (detached), for the
     /// discriminator step.
     target_logits: Option<Tensor<B>>,
+    /// CBST's class thresholds of the current self-training round.
+    pub cbst_thresholds: Option<Vec<f32>>,
 }
 
 impl<B: Backend> Sfda<B> {
     /// Assembles a run from its parts (see `algo::run` for the usual way).
+    /// The student optimizer gets the variables `cfg.method` updates (see
+    /// [`student_vars`]); an error when the model cannot serve the method.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         cfg: AdaptConfig,
@@ -76,8 +82,12 @@ impl<B: Backend> Sfda<B> {
         terms: Vec<WeightedLoss<B>>,
         ranker: Box<dyn PatchRanker<B>>,
         device: B::Device,
-    ) -> Self {
-        let student_opt = Sgd::new(models.student.trainable_vars(), cfg.student_optim);
+    ) -> Result<Self> {
+        let svars = student_vars(cfg.method, models.student.as_ref())?
+            .into_iter()
+            .map(|v| v.var)
+            .collect();
+        let student_opt = Sgd::new(svars, cfg.student_optim);
         let student_lr = PolyLr {
             base: cfg.student_optim.lr,
             max_iter: cfg.iterations,
@@ -90,7 +100,7 @@ impl<B: Backend> Sfda<B> {
             .as_ref()
             .map(|d| Adam::new(trainable(d.named_vars()), cfg.discriminator_optim));
         let rng = SeedRng::derive(cfg.seed, "latents");
-        Sfda {
+        Ok(Sfda {
             cfg,
             models,
             terms,
@@ -106,7 +116,8 @@ impl<B: Backend> Sfda<B> {
             device,
             target_features: None,
             target_logits: None,
-        }
+            cbst_thresholds: None,
+        })
     }
 
     /// The cached student outputs on the last target batch (features and
@@ -130,8 +141,14 @@ impl<B: Backend> Sfda<B> {
     fn uses_target(&self) -> bool {
         !self.cfg.ablation.transfer_only
     }
+    fn is_sfda(&self) -> bool {
+        self.cfg.method == Method::Sfda
+    }
     fn uses_ipsm(&self) -> bool {
-        self.uses_target() && self.cfg.ablation.ipsm && self.models.discriminator.is_some()
+        self.is_sfda()
+            && self.uses_target()
+            && self.cfg.ablation.ipsm
+            && self.models.discriminator.is_some()
     }
 
     /// A batch of fakes in the segmentation input space; `G` in train mode.
@@ -283,7 +300,9 @@ impl<B: Backend> Sfda<B> {
 
     /// One full iteration: generator step(s) when due, the student step on
     /// the next target batch, then the discriminator step(s). Returns the
-    /// loss terms prefixed `g_`, `s_`, `d_`.
+    /// loss terms prefixed `g_`, `s_`, `d_`. For a baseline method, only its
+    /// student step on the next target batch (terms prefixed `s_`; CBST
+    /// re-estimates its thresholds at the start of each round).
     /// Wall time of each part is reported as `time_data`, `time_g`,
     /// `time_s`, `time_d` (seconds).
     pub fn iterate(&mut self, target: Option<&DataLoader>) -> Result<StepLosses> {
@@ -303,6 +322,27 @@ impl<B: Backend> Sfda<B> {
             }
             _ => None,
         };
+        if self.cfg.method.is_baseline() {
+            let (Some(xt), Some(loader)) = (xt.as_ref(), target) else {
+                return Err(Error::msg(format!(
+                    "method '{}' needs target images",
+                    self.cfg.method.key()
+                )));
+            };
+            if self.cfg.method == Method::Cbst
+                && (self.cbst_thresholds.is_none()
+                    || self.iteration % self.cfg.baseline.cbst_round == 0)
+            {
+                self.estimate_cbst_thresholds(loader)?;
+            }
+            lap("data", &mut out)?;
+            for (k, v) in self.baseline_step(xt)? {
+                out.push((format!("s_{k}"), v));
+            }
+            lap("s", &mut out)?;
+            self.iteration += 1;
+            return Ok(out);
+        }
         if self.target_features.is_none() && self.uses_target() {
             if let Some(xt) = &xt {
                 // The first generator step needs student features on a target batch.

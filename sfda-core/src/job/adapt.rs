@@ -28,6 +28,8 @@ pub struct AdaptJob {
     pub stop_after: Option<usize>,
     /// Draw progress bars.
     pub progress: bool,
+    /// Also evaluate the source model (the report's "before" column).
+    pub evaluate_source: bool,
 }
 
 impl AdaptJob {
@@ -66,6 +68,7 @@ impl AdaptJob {
                 resume: self.resume,
                 progress: self.progress,
                 stop_after: self.stop_after,
+                evaluate_source: self.evaluate_source,
             },
         )?;
         Ok(summary.report)

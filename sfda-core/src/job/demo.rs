@@ -94,49 +94,13 @@ impl DemoJob {
     /// Runs it with backend `B`.
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<DemoSummary> {
         let t0 = Instant::now();
-        let src_dir = self.out.join("source");
-        let ckpt = src_dir.join("best.safetensors");
-        let tag = format!(
-            "demo-source seed={} size={}x{} images={} iters={} severity={:?}",
-            self.seed,
-            self.size.0,
-            self.size.1,
-            self.train_images,
-            self.source_iterations,
-            self.severity
-        );
-        let cached = !self.retrain
-            && read_meta(&ckpt)
-                .ok()
-                .is_some_and(|m| m.provenance.notes.get("demo").is_some_and(|t| *t == tag));
-        let mut source_seconds = 0.0;
-        if !cached {
-            if self.progress {
-                eprintln!(
-                    "[1/3] training the source model on {} synthetic source images",
-                    self.train_images
-                );
-            }
-            let job = TrainSourceJob {
-                cfg: TrainSourceConfig {
-                    iterations: self.source_iterations,
-                    seed: self.seed,
-                    progress: self.progress,
-                    val_every: 0,
-                    ..TrainSourceConfig::default()
-                },
-                train: synth(Domain::Source, Split::Train, self.train_images, self),
-                val: None,
-                batch_size: 8,
-                crop: None,
-                out: src_dir.clone(),
-            };
-            let s = job.run::<B>(dev)?;
-            source_seconds = s.seconds;
-            tag_checkpoint(&ckpt, &tag)?;
-        } else if self.progress {
-            eprintln!("[1/3] reusing the cached source model {}", ckpt.display());
-        }
+        let (ckpt, cached, source_seconds) = cached_source_model::<B>(
+            &self.out.join("source"),
+            &self.source_spec(),
+            self.retrain,
+            self.progress,
+            dev,
+        )?;
         if self.progress {
             eprintln!("[2/3] evaluating the source model on source and target validation images");
         }
@@ -172,6 +136,7 @@ impl DemoJob {
             resume: false,
             stop_after: None,
             progress: self.progress,
+            evaluate_source: true,
         }
         .run::<B>(dev)?;
         Ok(DemoSummary {
@@ -183,6 +148,98 @@ impl DemoJob {
             seconds: t0.elapsed().as_secs_f64(),
         })
     }
+}
+
+impl DemoJob {
+    /// The source model this demo trains (or reuses).
+    pub fn source_spec(&self) -> SourceModelSpec {
+        SourceModelSpec {
+            seed: self.seed,
+            size: self.size,
+            train_images: self.train_images,
+            iterations: self.source_iterations,
+            severity: self.severity,
+        }
+    }
+}
+
+/// How the embedded benchmark's source model is trained: the cache key of
+/// [`cached_source_model`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceModelSpec {
+    /// Seed of data and init.
+    pub seed: u64,
+    /// Image size `(width, height)`.
+    pub size: (u32, u32),
+    /// Synthetic source training images.
+    pub train_images: usize,
+    /// Training steps.
+    pub iterations: usize,
+    /// Benchmark severity the run was made for (part of the cache key).
+    pub severity: Option<f32>,
+}
+
+impl SourceModelSpec {
+    fn tag(&self) -> String {
+        format!(
+            "demo-source seed={} size={}x{} images={} iters={} severity={:?}",
+            self.seed, self.size.0, self.size.1, self.train_images, self.iterations, self.severity
+        )
+    }
+}
+
+/// Trains the small source model of the embedded benchmark into
+/// `dir/best.safetensors`, or reuses the one there when it was trained with
+/// the same `spec` (recorded in its sidecar) and `retrain` is off. Returns
+/// the checkpoint, whether it came from the cache and the training seconds.
+pub fn cached_source_model<B: Backend>(
+    dir: &std::path::Path,
+    spec: &SourceModelSpec,
+    retrain: bool,
+    progress: bool,
+    dev: &B::Device,
+) -> Result<(PathBuf, bool, f64)> {
+    let ckpt = dir.join("best.safetensors");
+    let tag = spec.tag();
+    let cached = !retrain
+        && read_meta(&ckpt)
+            .ok()
+            .is_some_and(|m| m.provenance.notes.get("demo").is_some_and(|t| *t == tag));
+    if cached {
+        if progress {
+            eprintln!("[1/3] reusing the cached source model {}", ckpt.display());
+        }
+        return Ok((ckpt, true, 0.0));
+    }
+    if progress {
+        eprintln!(
+            "[1/3] training the source model on {} synthetic source images",
+            spec.train_images
+        );
+    }
+    let mut train = SynthSpec::new(Domain::Source, Split::Train, spec.train_images)
+        .with_size(spec.size.0, spec.size.1)
+        .with_seed(spec.seed);
+    if let Some(sev) = spec.severity {
+        train = train.with_severity(sev);
+    }
+    let job = TrainSourceJob {
+        cfg: TrainSourceConfig {
+            iterations: spec.iterations,
+            seed: spec.seed,
+            progress,
+            val_every: 0,
+            ..TrainSourceConfig::default()
+        },
+        train: DataSpec::Synth(train),
+        val: None,
+        batch_size: 8,
+        crop: None,
+        out: dir.to_path_buf(),
+    };
+    let s = job.run::<B>(dev)?;
+    tag_checkpoint(&ckpt, &tag)?;
+    Ok((ckpt, false, s.seconds))
 }
 
 /// Records in the checkpoint's sidecar which demo settings produced it.

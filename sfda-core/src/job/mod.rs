@@ -16,7 +16,7 @@ pub use adapt::AdaptJob;
 pub use bench::{BenchJob, BenchResult};
 pub use compare::{CompareJob, CompareRow};
 pub use data_spec::DataSpec;
-pub use demo::{DemoJob, DemoSummary, DEMO_PRESET};
+pub use demo::{cached_source_model, DemoJob, DemoSummary, SourceModelSpec, DEMO_PRESET};
 pub use eval::EvalJob;
 pub use predict::PredictJob;
 pub use train_source::TrainSourceJob;
@@ -49,6 +49,8 @@ pub enum Job {
     /// Compares forward and backward of networks between the CPU and the
     /// job's device.
     Compare(CompareJob),
+    /// Runs an experiment grid (methods × seeds × settings) and writes its tables.
+    Experiment(Box<crate::experiment::ExperimentJob>),
 }
 
 /// What a job returns to the CLI.
@@ -77,6 +79,8 @@ pub enum JobOutput {
     Bench(BenchResult),
     /// Result of [`Job::Compare`].
     Compare(Vec<CompareRow>),
+    /// Result of [`Job::Experiment`].
+    Experiment(Box<crate::experiment::ExperimentSummary>),
 }
 
 impl Job {
@@ -92,6 +96,7 @@ impl Job {
             Job::Demo(j) => Ok(JobOutput::Demo(Box::new(j.run::<B>(&dev)?))),
             Job::Bench(j) => Ok(JobOutput::Bench(j.run::<B>(&dev)?)),
             Job::Compare(j) => Ok(JobOutput::Compare(j.run::<B>(&dev)?)),
+            Job::Experiment(j) => Ok(JobOutput::Experiment(Box::new(j.run::<B>(&dev)?))),
         }
     }
 }

@@ -12,6 +12,8 @@
 //! | eq. 8–10, dual attention module | [`DualAttention`], [`dual_attention`] | `attention.rs` |
 //! | eq. 13, patch entropy | [`pixel_entropy`], [`patch_mean_entropy`] | `entropy.rs` |
 //! | eq. 15/16, `L_ADV` | [`discriminator_loss`], [`fool_loss`], [`bce_with_logits`] | `adversarial.rs` |
+//! | baselines: MinEnt / TENT entropy, SHOT's information maximisation | [`entropy_loss`], [`information_maximization`] | `info_max.rs` |
+//! | baseline: CBST class-balanced pseudo-labels | [`class_balanced_thresholds`], [`class_balanced_pseudo_labels`] | `pseudo_label.rs` |
 //!
 //! The four distillation terms the generator and the student share are also
 //! available behind the object-safe [`DistillLoss`] trait (`distill.rs`,
@@ -31,8 +33,10 @@ mod builtin;
 mod dad;
 mod distill;
 mod entropy;
+mod info_max;
 mod mae;
 mod maxsquare;
+mod pseudo_label;
 
 /// The `toml` crate whose [`toml::Value`] carries loss options, re-exported so
 /// that callers build options with the same version.
@@ -47,5 +51,7 @@ pub use builtin::{
 pub use dad::{dad_ss_loss, dad_st_loss, StPairing};
 pub use distill::{builtin_distill_loss, DistillInputs, DistillLoss, BUILTIN_DISTILL_LOSSES};
 pub use entropy::{patch_mean_entropy, pixel_entropy};
+pub use info_max::{entropy_loss, information_maximization, InfoMax};
 pub use mae::{mae_loss, OutputSpace};
 pub use maxsquare::{maxsquare_loss, MaxSquareOptions};
+pub use pseudo_label::{class_balanced_pseudo_labels, class_balanced_thresholds, ClassConfidences};

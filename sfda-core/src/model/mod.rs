@@ -92,6 +92,11 @@ pub trait SegModel<B: Backend>: Send {
     fn forward(&self, x: &Tensor<B>, opts: ForwardOpts) -> Result<SegOutput<B>>;
     /// Every parameter and buffer, in a stable order.
     fn named_vars(&self) -> Vec<NamedVar<B>>;
+    /// Path prefix of the final classifier layer (the "hypothesis" SHOT
+    /// freezes), e.g. `classifier.4`; `None` when the model does not say.
+    fn head_prefix(&self) -> Option<String> {
+        None
+    }
     /// The trainable variables (what an optimizer updates).
     fn trainable_vars(&self) -> Vec<Var<B>> {
         self.named_vars()

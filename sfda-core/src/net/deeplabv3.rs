@@ -129,4 +129,7 @@ impl<B: Backend> SegModel<B> for DeepLabV3<B> {
     fn named_vars(&self) -> Vec<NamedVar<B>> {
         self.path.named_vars()
     }
+    fn head_prefix(&self) -> Option<String> {
+        Some("classifier.4".into())
+    }
 }

@@ -199,4 +199,7 @@ impl<B: Backend> SegModel<B> for SegNet<B> {
     fn named_vars(&self) -> Vec<NamedVar<B>> {
         self.path.named_vars()
     }
+    fn head_prefix(&self) -> Option<String> {
+        Some("classifier".into())
+    }
 }

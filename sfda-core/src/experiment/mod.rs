@@ -1,0 +1,14 @@
+//! `sfda experiment`: methods × seeds × settings from a TOML grid
+//! ([`Experiment`]), validated before anything trains, run resumably
+//! ([`ExperimentJob`]) and written up as the paper's tables ([`render`]).
+
+mod grid;
+mod run;
+mod tables;
+
+pub use grid::{
+    fmt_value, BenchmarkSpec, Cell, ComparisonSpec, Experiment, Grid, SourceSpec, StudyKind,
+    SweepSpec, TransferSpec, GRID_METHODS, TRANSFER_VARIANTS,
+};
+pub use run::{CellResult, ExperimentJob, ExperimentSummary, SourceInfo};
+pub use tables::{mean_std, render, RenderContext, Row, StudyTable};

@@ -289,6 +289,28 @@ equivalence!(
     grad = true,
     |xs| xs[0].div(&xs[1])
 );
+// The broadcast operand first (`small ∘ big`): the reversed kernels.
+equivalence!(
+    sub_broadcast_first,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[1].sub(&xs[0])
+);
+equivalence!(
+    div_broadcast_first,
+    broadcast_pair(Values::Positive),
+    TOL_ELEMENTWISE,
+    grad = true,
+    |xs| xs[1].div(&xs[0])
+);
+equivalence!(
+    mul_broadcast_first,
+    broadcast_pair(Values::Signed),
+    TOL_EXACT,
+    grad = true,
+    |xs| xs[1].mul(&xs[0])
+);
 equivalence!(
     maximum,
     broadcast_pair(Values::Signed),

@@ -78,16 +78,16 @@ impl Backend for CandleLocal {
     // ---- element-wise ----
 
     fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::binary(a, b, "add", |a, b| a.add(b))
+        broadcast::arith(a, b, broadcast::Arith::Add)
     }
     fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::binary(a, b, "sub", |a, b| a.sub(b))
+        broadcast::arith(a, b, broadcast::Arith::Sub)
     }
     fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::binary(a, b, "mul", |a, b| a.mul(b))
+        broadcast::arith(a, b, broadcast::Arith::Mul)
     }
     fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::binary(a, b, "div", |a, b| a.div(b))
+        broadcast::arith(a, b, broadcast::Arith::Div)
     }
     fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         // Ties split the gradient in half, as in PyTorch.

@@ -10,7 +10,7 @@
 //! one long run summed into one value, or a run added element-wise onto a
 //! run of the small tensor. Sums accumulate in `f64`.
 
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use sfda_core::{Error, Result};
 
 use crate::error::CandleResultExt;
@@ -236,6 +236,155 @@ pub(crate) fn binary(
     let a = broadcast_as(a, &shape).op(op)?;
     let b = broadcast_as(b, &shape).op(op)?;
     f(&a, &b).op(op)
+}
+
+/// The four arithmetic ops with a fused broadcasting CPU kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arith {
+    /// `a + b`.
+    Add,
+    /// `a - b`.
+    Sub,
+    /// `a * b`.
+    Mul,
+    /// `a / b`.
+    Div,
+}
+
+impl Arith {
+    fn name(self) -> &'static str {
+        match self {
+            Arith::Add => "add",
+            Arith::Sub => "sub",
+            Arith::Mul => "mul",
+            Arith::Div => "div",
+        }
+    }
+    fn apply(self, a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Arith::Add => a.add(b),
+            Arith::Sub => a.sub(b),
+            Arith::Mul => a.mul(b),
+            Arith::Div => a.div(b),
+        }
+    }
+}
+
+/// `big ∘ small` (or `small ∘ big` when `small_first`) with `small`
+/// broadcast on the fly: no broadcast copy is made, and the gradient of the
+/// small operand is the fast [`SumTo`] of the big-shaped gradient.
+#[derive(Debug, Clone)]
+struct FusedBroadcast {
+    op: Arith,
+    small_first: bool,
+    shapes: Shapes,
+}
+
+impl FusedBroadcast {
+    /// The kernel for one operation: generic over it, so the per-element
+    /// closure is inlined and the inner loops vectorise.
+    fn run(&self, a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
+        let mut out = vec![0f32; a.len()];
+        self.shapes.for_each_block(|big, small, len, kept| {
+            let dst = &mut out[big..big + len];
+            let src = &a[big..big + len];
+            if kept {
+                for ((d, &x), &y) in dst.iter_mut().zip(src).zip(&b[small..small + len]) {
+                    *d = f(x, y);
+                }
+            } else {
+                let y = b[small];
+                for (d, &x) in dst.iter_mut().zip(src) {
+                    *d = f(x, y);
+                }
+            }
+        });
+        out
+    }
+}
+
+impl CustomOp2 for FusedBroadcast {
+    fn name(&self) -> &'static str {
+        "fused_broadcast"
+    }
+
+    /// Argument 1 is always the big operand, argument 2 the small one.
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let a = input(s1, l1, self.shapes.big_len(), self.name())?;
+        let b = input(s2, l2, self.shapes.small_len(), self.name())?;
+        let out = match (self.op, self.small_first) {
+            (Arith::Add, _) => self.run(a, b, |x, y| x + y),
+            (Arith::Mul, _) => self.run(a, b, |x, y| x * y),
+            (Arith::Sub, false) => self.run(a, b, |x, y| x - y),
+            (Arith::Sub, true) => self.run(a, b, |x, y| y - x),
+            (Arith::Div, false) => self.run(a, b, |x, y| x / y),
+            (Arith::Div, true) => self.run(a, b, |x, y| y / x),
+        };
+        Ok((CpuStorage::F32(out), Shape::from(self.shapes.big.clone())))
+    }
+
+    fn bwd(
+        &self,
+        big: &Tensor,
+        small: &Tensor,
+        res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let sum = |t: Tensor| t.contiguous()?.apply_op1(SumTo(self.shapes.clone()));
+        let wide = small.broadcast_as(self.shapes.big.clone())?;
+        let (g_big, g_small) = match (self.op, self.small_first) {
+            (Arith::Add, _) => (grad.clone(), sum(grad.clone())?),
+            (Arith::Sub, false) => (grad.clone(), sum(grad.neg()?)?),
+            (Arith::Sub, true) => (grad.neg()?, sum(grad.clone())?),
+            (Arith::Mul, _) => (grad.mul(&wide)?, sum(grad.mul(big)?)?),
+            // res = big / small: d big = g / small, d small = -g · res / small
+            (Arith::Div, false) => (grad.div(&wide)?, sum(grad.mul(res)?.div(&wide)?.neg()?)?),
+            // res = small / big: d big = -g · res / big, d small = g / big
+            (Arith::Div, true) => (grad.mul(res)?.div(big)?.neg()?, sum(grad.div(big)?)?),
+        };
+        Ok((Some(g_big), Some(g_small)))
+    }
+}
+
+/// `a ∘ b` with NumPy broadcasting. On the CPU, when one operand already has
+/// the result's shape, the other is broadcast inside one fused kernel
+/// ([`FusedBroadcast`]); otherwise both are broadcast with [`broadcast_as`].
+pub(crate) fn arith(a: &Tensor, b: &Tensor, op: Arith) -> Result<Tensor> {
+    let name = op.name();
+    let fused = a.dims() != b.dims()
+        && a.device().is_cpu()
+        && a.dtype() == candle_core::DType::F32
+        && b.dtype() == candle_core::DType::F32;
+    if fused {
+        if let Some(shape) = super::layout::broadcast_shape(a.dims(), b.dims()) {
+            let (big, small, small_first) = if a.dims() == shape.as_slice() {
+                (a, b, false)
+            } else if b.dims() == shape.as_slice() {
+                (b, a, true)
+            } else {
+                return binary(a, b, name, |x, y| op.apply(x, y));
+            };
+            let mut dims = vec![1; shape.len() - small.rank()];
+            dims.extend_from_slice(small.dims());
+            if let Some(shapes) = Shapes::new(&shape, &dims) {
+                let op2 = FusedBroadcast {
+                    op,
+                    small_first,
+                    shapes,
+                };
+                let big = big.contiguous().op(name)?;
+                let small = small.reshape(dims).op(name)?.contiguous().op(name)?;
+                return big.apply_op2(&small, op2).op(name);
+            }
+        }
+    }
+    binary(a, b, name, |x, y| op.apply(x, y))
 }
 
 #[cfg(test)]

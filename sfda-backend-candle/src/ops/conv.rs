@@ -35,7 +35,8 @@ fn add_bias(y: Tensor, bias: Option<&Tensor>, op: &'static str) -> Result<Tensor
             format!("bias must be [{c}], got {:?}", b.dims()),
         ));
     }
-    super::broadcast::binary(&y, &b.reshape((1, c, 1, 1)).op(op)?, op, |a, b| a.add(b))
+    let b = b.reshape((1, c, 1, 1)).op(op)?;
+    super::broadcast::arith(&y, &b, super::broadcast::Arith::Add)
 }
 
 /// PyTorch's `conv2d(x, w, bias, stride, padding, dilation, groups)`.

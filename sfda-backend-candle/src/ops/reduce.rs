@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use candle_core::{DType, Tensor};
 use sfda_core::Result;
 
-use super::broadcast::{binary, sum_keepdim};
+use super::broadcast::{arith, sum_keepdim, Arith};
 use crate::error::CandleResultExt;
 
 /// Sum over `dims` (none: the tensor itself).
@@ -59,21 +59,21 @@ pub(crate) fn argmax_dim(t: &Tensor, dim: usize, keepdim: bool) -> Result<Tensor
 pub(crate) fn softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
     let op = "softmax";
     let m = t.max_keepdim(dim).op(op)?.detach();
-    let e = binary(t, &m, op, |a, b| a.sub(b))?.exp().op(op)?;
+    let e = arith(t, &m, Arith::Sub)?.exp().op(op)?;
     let s = sum_keepdim(&e, &[dim]).op(op)?;
-    binary(&e, &s, op, |a, b| a.div(b))
+    arith(&e, &s, Arith::Div)
 }
 
 /// Log-softmax over `dim` (same shift as [`softmax`]).
 pub(crate) fn log_softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
     let op = "log_softmax";
     let m = t.max_keepdim(dim).op(op)?.detach();
-    let shifted = binary(t, &m, op, |a, b| a.sub(b))?;
+    let shifted = arith(t, &m, Arith::Sub)?;
     let lse = sum_keepdim(&shifted.exp().op(op)?, &[dim])
         .op(op)?
         .log()
         .op(op)?;
-    binary(&shifted, &lse, op, |a, b| a.sub(b))
+    arith(&shifted, &lse, Arith::Sub)
 }
 
 /// Stable argsort over `dim`, as `f32` indices.

@@ -143,6 +143,7 @@ fn main() -> Result<()> {
         resume: false,
         stop_after: None,
         progress: false,
+        evaluate_source: true,
     });
     // The backend is picked by name at run time, as the CLI does.
     let entry = registry::backend_by_name(&backend)?;

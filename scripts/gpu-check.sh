@@ -68,7 +68,7 @@ if [ "${SFDA_GPU_SWEEP:-0}" = 1 ]; then
     set -- $cfg
     "$sfda" train-source --data synth:source:train:2000 --val synth:source:val:200 \
       --iterations "$1" --lr "$2" --val-every 1000 --device cuda:0 --quiet \
-      --out "/tmp/sweep-$1-$2" >"$out/sweep-$1-$2.txt" 2>&1 &
+      --out "$(mktemp -d)" >"$out/sweep-$1-$2.txt" 2>&1 &
   done
   wait
   tail -n 3 "$out"/sweep-*.txt

@@ -5,7 +5,7 @@
 
 mod net_common;
 
-use net_common::{assert_close, candle_cpu, normal, tch_cpu};
+use net_common::{assert_close, candle_cpu, max_abs_diff, normal, scale, tch_cpu};
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::model::{Discriminator, Generator};
@@ -44,17 +44,24 @@ fn named_grads<B: Backend>(
     Ok(())
 }
 
+/// Runs `arch` with weights from `seed` on a seeded input multiplied by
+/// `input_scale` (1 except for the sensitivity probe).
 fn seg_run<B: Backend>(
     dev: &B::Device,
     arch: &str,
     shape: [usize; 4],
     seed: u64,
     train_grads: bool,
+    input_scale: f32,
 ) -> Result<SegRun> {
     let vs = VarStore::<B>::new(dev.clone(), seed);
     let model = build_seg_model::<B>(arch, 5, &vs.root())?;
     let n = shape.iter().product();
-    let x = Var::new(&Tensor::<B>::from_f32(&normal(seed + 1, n), &shape, dev)?)?;
+    let input: Vec<f32> = normal(seed + 1, n)
+        .iter()
+        .map(|v| v * input_scale)
+        .collect();
+    let x = Var::new(&Tensor::<B>::from_f32(&input, &shape, dev)?)?;
     let named = model.named_vars();
     let mut vars: Vec<(String, Var<B>)> = vec![("input".into(), x.clone())];
     vars.extend(
@@ -104,9 +111,28 @@ fn seg_run<B: Backend>(
     })
 }
 
-fn compare_seg(arch: &str, shape: [usize; 4], train_grads: bool) {
-    let a = seg_run::<TchBackend>(&tch_cpu(), arch, shape, 11, train_grads).unwrap();
-    let b = seg_run::<CandleBackend>(&candle_cpu(), arch, shape, 11, train_grads).unwrap();
+/// How the train-mode gradients are compared.
+#[derive(Clone, Copy, PartialEq)]
+enum TrainGrads {
+    /// Not compared.
+    Skip,
+    /// Within 1e-3 of their scale.
+    Strict,
+    /// Within 1e-3 of their scale, or within twice what tch itself moves
+    /// when the input changes by a relative 1e-6, whichever is larger: with
+    /// batch statistics, near-tie maxima of a max-pool can swap under
+    /// rounding differences alone, and whether they do depends on the
+    /// summation order of the convolutions before it, not on the backend
+    /// being right.
+    TieBound,
+}
+
+fn compare_seg(arch: &str, shape: [usize; 4], train_grads: TrainGrads) {
+    let with_train = train_grads != TrainGrads::Skip;
+    let a = seg_run::<TchBackend>(&tch_cpu(), arch, shape, 11, with_train, 1.0).unwrap();
+    let b = seg_run::<CandleBackend>(&candle_cpu(), arch, shape, 11, with_train, 1.0).unwrap();
+    let probe = (train_grads == TrainGrads::TieBound)
+        .then(|| seg_run::<TchBackend>(&tch_cpu(), arch, shape, 11, true, 1.0 + 1e-6).unwrap());
     let r1 = assert_close(
         &format!("{arch} eval logits"),
         &a.eval_logits,
@@ -145,8 +171,14 @@ fn compare_seg(arch: &str, shape: [usize; 4], train_grads: bool) {
     );
     assert_eq!(a.grads.len(), b.grads.len());
     let mut worst = 0.0f32;
-    for ((name, ga), (_, gb)) in a.grads.iter().zip(&b.grads) {
-        worst = worst.max(assert_close(&format!("{arch} grad {name}"), ga, gb, 1e-3));
+    for (i, ((name, ga), (_, gb))) in a.grads.iter().zip(&b.grads).enumerate() {
+        let mut tol = 1e-3f32;
+        if let (Some(p), true) = (&probe, name.starts_with("train")) {
+            let own = max_abs_diff(ga, &p.grads[i].1) / scale(ga).max(1e-12);
+            tol = tol.max(2.0 * own);
+            eprintln!("{arch} grad {name}: tch moves {own:e} of scale under a 1e-6 input change");
+        }
+        worst = worst.max(assert_close(&format!("{arch} grad {name}"), ga, gb, tol));
     }
     eprintln!(
         "{arch}: logits diff/scale eval {r1:e}, train {r2:e}; worst gradient diff/scale {worst:e}"
@@ -155,7 +187,7 @@ fn compare_seg(arch: &str, shape: [usize; 4], train_grads: bool) {
 
 #[test]
 fn deeplabv3_mini_same_on_both_backends() {
-    compare_seg("deeplabv3-mini", [2, 3, 64, 128], true);
+    compare_seg("deeplabv3-mini", [2, 3, 64, 128], TrainGrads::Strict);
 }
 
 /// SegNet's train-mode gradients are compared only through the eval-mode
@@ -165,12 +197,16 @@ fn deeplabv3_mini_same_on_both_backends() {
 /// 1e-3 would test that sensitivity, not the backends.
 #[test]
 fn segnet_mini_same_on_both_backends() {
-    compare_seg("segnet-mini", [2, 3, 64, 128], false);
+    compare_seg("segnet-mini", [2, 3, 64, 128], TrainGrads::Skip);
 }
 
 #[test]
 fn deeplabv3_resnet18_os16_same_on_both_backends() {
-    compare_seg("deeplabv3-resnet18-os16", [1, 3, 64, 64], true);
+    compare_seg(
+        "deeplabv3-resnet18-os16",
+        [1, 3, 64, 64],
+        TrainGrads::TieBound,
+    );
 }
 
 fn gen_run<B: Backend>(dev: &B::Device) -> Result<(Vec<f32>, Vec<f32>)> {

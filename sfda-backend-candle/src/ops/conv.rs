@@ -1,8 +1,8 @@
 //! 2-D convolution and transposed convolution, with the shape checks candle
 //! does not do (it would underflow).
 //!
-//! On the CPU both are `im2col`/`col2im` plus one GEMM (see [`super::im2col`]),
-//! so forward and backward run on candle's multi-threaded matmul. Elsewhere
+//! On the CPU both are single custom ops whose forward and both gradients
+//! are one GEMM per image (see [`super::conv_gemm`]). Elsewhere
 //! (CUDA) they are candle's kernels, with a workaround for its conv2d
 //! backward: candle's conv2d backward rebuilds the input gradient with a transposed
 //! convolution whose `output_padding` it derives from the *height* only; when
@@ -14,7 +14,8 @@
 use candle_core::Tensor;
 use sfda_core::{Conv2dOpts, ConvTranspose2dOpts, Error, Result};
 
-use super::im2col::{Col2Im, Im2Col, Windows};
+use super::conv_gemm::{Conv2dGemm, ConvTranspose2dGemm};
+use super::im2col::Windows;
 use crate::error::CandleResultExt;
 
 /// `[B, C, H, W]` of a rank-4 tensor, or a shape error naming `what`.
@@ -95,7 +96,8 @@ pub(crate) fn conv2d(
             oh: (h + 2 * p - eff_h) / s + 1,
             ow: (wd + 2 * p - eff_w) / s + 1,
         };
-        conv2d_gemm(x, w, g, cout).op(op)?
+        let (x, w) = (x.contiguous().op(op)?, w.contiguous().op(op)?);
+        x.apply_op2(&w, Conv2dGemm { g, cout }).op(op)?
     } else if rem_h == rem_w {
         x.conv2d(w, p, s, d, o.groups).op(op)?
     } else {
@@ -170,54 +172,10 @@ pub(crate) fn conv_transpose2d(
             oh: h,
             ow: wd,
         };
-        conv_transpose2d_gemm(x, w, g, cin).op(op)?
+        let (x, w) = (x.contiguous().op(op)?, w.contiguous().op(op)?);
+        x.apply_op2(&w, ConvTranspose2dGemm { g, cin }).op(op)?
     } else {
         x.conv_transpose2d(w, p, op_, s, 1).op(op)?
     };
     add_bias(y, bias, op)
-}
-
-/// `[B, C, H, W]` → `[C, B·H·W]` (a reshape when `B = 1`).
-fn channels_first(x: &Tensor) -> candle_core::Result<Tensor> {
-    let (b, c, h, w) = x.dims4()?;
-    if b == 1 {
-        return x.reshape((c, h * w));
-    }
-    x.permute((1, 0, 2, 3))?
-        .contiguous()?
-        .reshape((c, b * h * w))
-}
-
-/// `[C, B·H·W]` → `[B, C, H, W]`, the inverse of [`channels_first`].
-fn batch_first(y: &Tensor, b: usize, h: usize, w: usize) -> candle_core::Result<Tensor> {
-    let c = y.dim(0)?;
-    if b == 1 {
-        return y.reshape((1, c, h, w));
-    }
-    y.reshape((c, b, h, w))?.permute((1, 0, 2, 3))?.contiguous()
-}
-
-/// Convolution as `W [Cout, Cin·kh·kw] · im2col(x)`: one GEMM for the batch.
-fn conv2d_gemm(x: &Tensor, w: &Tensor, g: Windows, cout: usize) -> candle_core::Result<Tensor> {
-    let pointwise = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
-    let cols = if pointwise {
-        channels_first(x)?
-    } else {
-        x.contiguous()?.apply_op1(Im2Col(g))?
-    };
-    let w2 = w.reshape((cout, g.c * g.kh * g.kw))?;
-    batch_first(&w2.matmul(&cols)?, g.b, g.oh, g.ow)
-}
-
-/// Transposed convolution as `col2im(Wᵀ · x)` with `w [Cin, Cout·kh·kw]`:
-/// the adjoint of [`conv2d_gemm`]'s data path, one GEMM for the batch.
-fn conv_transpose2d_gemm(
-    x: &Tensor,
-    w: &Tensor,
-    g: Windows,
-    cin: usize,
-) -> candle_core::Result<Tensor> {
-    let w2 = w.reshape((cin, g.c * g.kh * g.kw))?;
-    let cols = w2.t()?.matmul(&channels_first(x)?)?;
-    cols.contiguous()?.apply_op1(Col2Im(g))
 }

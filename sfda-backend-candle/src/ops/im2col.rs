@@ -1,22 +1,15 @@
-//! `im2col` and its adjoint `col2im` as candle custom ops with backward, the
-//! building blocks of the CPU convolutions in [`super::conv`].
+//! Sliding-window unfold (`im2col`) and its adjoint fold (`col2im`) of one
+//! image, plus a bounds-checked single-precision GEMM: the three pieces the
+//! CPU convolutions of [`super::conv_gemm`] are made of.
 //!
-//! candle's own CPU convolution is fast forward (it already uses im2col) but
-//! its backward builds the input gradient with a direct-loop transposed
-//! convolution and the weight gradient with a convolution over transposed
-//! operands; together they made a whole SFDA iteration ~12x slower than
-//! libtorch. Writing a convolution as `im2col` + one GEMM keeps every heavy
-//! step (forward and both gradients) a GEMM in candle's multi-threaded
-//! matmul; the only non-GEMM work left is this copy, which is parallel over
-//! the rows of the column matrix (unfold) or the image channels (fold).
-//!
-//! Column layout shared by both ops: `[C·kh·kw, B·OH·OW]`, row
-//! `(c·kh + ki)·kw + kj`, column `(b·OH + oy)·OW + ox`, holding
-//! `x[b, c, oy·s − p + ki·d, ox·s − p + kj·d]` (zero outside the image).
-//! One matrix for the whole batch makes the convolution a single large GEMM.
+//! Column layout: `[C·kh·kw, OH·OW]` for one image, row `(c·kh + ki)·kw +
+//! kj`, column `oy·OW + ox`, holding `x[c, oy·s − p + ki·d, ox·s − p + kj·d]`
+//! (zero outside the image). Working one image at a time keeps the column
+//! buffer `B` times smaller than a whole-batch matrix and lets the GEMM write
+//! straight into the `[B, C, H, W]` output, with no reordering copy.
 
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, Layout};
 use rayon::prelude::*;
 
 /// Geometry of a sliding-window unfold: image `[B, C, H, W]`, windows
@@ -38,11 +31,22 @@ pub(crate) struct Windows {
 }
 
 impl Windows {
-    fn rows(&self) -> usize {
+    /// Rows of the column matrix, `C·kh·kw`.
+    pub(crate) fn rows(&self) -> usize {
         self.c * self.kh * self.kw
     }
-    fn cols(&self) -> usize {
-        self.b * self.oh * self.ow
+    /// Values of one image, `C·H·W`.
+    pub(crate) fn image_len(&self) -> usize {
+        self.c * self.h * self.w
+    }
+    /// Output positions per image, `OH·OW`.
+    pub(crate) fn plane(&self) -> usize {
+        self.oh * self.ow
+    }
+    /// A 1×1 window with stride 1 and no padding: the image already is its
+    /// column matrix.
+    pub(crate) fn pointwise(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.pad == 0
     }
     /// Source coordinate along one axis for output index `o` and kernel tap
     /// `k`, or `None` when it falls in the zero padding.
@@ -50,6 +54,32 @@ impl Windows {
     fn src(&self, o: usize, k: usize, len: usize) -> Option<usize> {
         let pos = (o * self.stride + k * self.dil) as isize - self.pad as isize;
         (pos >= 0 && (pos as usize) < len).then_some(pos as usize)
+    }
+    /// The output columns `lo..hi` whose tap `kj` reads inside a row of
+    /// width `W` (the rest read padding); column `ox` reads `ox·s + kj·d − p`.
+    #[inline]
+    fn valid_cols(&self, kj: usize) -> (usize, usize) {
+        let (s, off) = (self.stride, kj * self.dil);
+        let lo = self.pad.saturating_sub(off).div_ceil(s);
+        let hi = (self.w + self.pad)
+            .saturating_sub(off)
+            .div_ceil(s)
+            .min(self.ow);
+        (lo.min(hi), hi)
+    }
+}
+
+/// Runs `f(index, chunk)` over the `len`-sized chunks of `data`, on
+/// rayon's pool when it has more than one thread and on the caller
+/// otherwise (handing work to a single worker only adds two context
+/// switches per call).
+fn for_each_chunk<T: Send>(data: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    if rayon::current_num_threads() > 1 {
+        data.par_chunks_mut(len)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
+    } else {
+        data.chunks_mut(len).enumerate().for_each(|(i, c)| f(i, c));
     }
 }
 
@@ -68,121 +98,150 @@ pub(crate) fn contiguous_f32<'a>(
     Ok(&data[start..end])
 }
 
-/// `[B, C, H, W]` → columns `[C·kh·kw, B·OH·OW]`; backward is [`Col2Im`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Im2Col(pub Windows);
-
-/// Columns `[C·kh·kw, B·OH·OW]` → `[B, C, H, W]`, summing overlapping
-/// windows (the adjoint of [`Im2Col`]); backward is [`Im2Col`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Col2Im(pub Windows);
-
-impl CustomOp1 for Im2Col {
-    fn name(&self) -> &'static str {
-        "im2col"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let x = contiguous_f32(s, l, self.name())?;
-        if x.len() != g.b * g.c * g.h * g.w {
-            candle_core::bail!("im2col: input of {} values for {g:?}", x.len())
+/// Unfolds one image `[C, H, W]` into `cols [C·kh·kw, OH·OW]`, overwriting
+/// every entry (padding positions get 0), parallel over rows.
+pub(crate) fn unfold(g: &Windows, img: &[f32], cols: &mut [f32]) {
+    let hw = g.h * g.w;
+    for_each_chunk(cols, g.plane(), |r, row| {
+        let (c, ki, kj) = (r / (g.kh * g.kw), (r / g.kw) % g.kh, r % g.kw);
+        let chan = &img[c * hw..][..hw];
+        let (lo, hi) = g.valid_cols(kj);
+        for (oy, dst) in row.chunks_mut(g.ow).enumerate() {
+            let Some(iy) = g.src(oy, ki, g.h) else {
+                dst.fill(0.0);
+                continue;
+            };
+            dst[..lo].fill(0.0);
+            dst[hi..].fill(0.0);
+            if lo == hi {
+                continue;
+            }
+            // First source column read, `lo·s + kj·d − p` (≥ 0 by `valid_cols`).
+            let first = lo * g.stride + kj * g.dil - g.pad;
+            let src = &chan[iy * g.w + first..(iy + 1) * g.w];
+            if g.stride == 1 {
+                dst[lo..hi].copy_from_slice(&src[..hi - lo]);
+            } else {
+                for (d, v) in dst[lo..hi].iter_mut().zip(src.iter().step_by(g.stride)) {
+                    *d = *v;
+                }
+            }
         }
-        let (ncols, plane) = (g.cols(), g.oh * g.ow);
-        let mut out = vec![0f32; g.rows() * ncols];
-        out.par_chunks_mut(ncols).enumerate().for_each(|(r, row)| {
-            let (c, ki, kj) = (r / (g.kh * g.kw), (r / g.kw) % g.kh, r % g.kw);
-            for b in 0..g.b {
-                let img = &x[(b * g.c + c) * g.h * g.w..][..g.h * g.w];
-                let dst = &mut row[b * plane..][..plane];
-                for oy in 0..g.oh {
+    });
+}
+
+/// Folds `cols [C·kh·kw, OH·OW]` back onto one image `[C, H, W]`, summing
+/// overlapping windows into `img` (which the caller zeroes), parallel over
+/// channels so each thread owns one plane.
+pub(crate) fn fold(g: &Windows, cols: &[f32], img: &mut [f32]) {
+    let plane = g.plane();
+    for_each_chunk(img, g.h * g.w, |c, chan| {
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let row = &cols[((c * g.kh + ki) * g.kw + kj) * plane..][..plane];
+                let (lo, hi) = g.valid_cols(kj);
+                if lo == hi {
+                    continue;
+                }
+                let first = lo * g.stride + kj * g.dil - g.pad;
+                for (oy, src) in row.chunks(g.ow).enumerate() {
                     let Some(iy) = g.src(oy, ki, g.h) else {
                         continue;
                     };
-                    let src_row = &img[iy * g.w..][..g.w];
-                    let dst_row = &mut dst[oy * g.ow..][..g.ow];
-                    for (ox, d) in dst_row.iter_mut().enumerate() {
-                        if let Some(ix) = g.src(ox, kj, g.w) {
-                            *d = src_row[ix];
-                        }
+                    let dst = &mut chan[iy * g.w + first..(iy + 1) * g.w];
+                    for (d, v) in dst.iter_mut().step_by(g.stride).zip(&src[lo..hi]) {
+                        *d += v;
                     }
                 }
             }
-        });
-        Ok((CpuStorage::F32(out), Shape::from((g.rows(), ncols))))
-    }
+        }
+    });
+}
 
-    fn bwd(
-        &self,
-        _arg: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1(Col2Im(self.0))?))
+/// A strided read-only matrix operand: `m[i, j] = data[i·rs + j·cs]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mat<'a> {
+    pub data: &'a [f32],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<'a> Mat<'a> {
+    /// Row-major `rows × cols` (row stride `cols`).
+    pub(crate) fn rows(data: &'a [f32], cols: usize) -> Self {
+        Mat {
+            data,
+            rs: cols,
+            cs: 1,
+        }
+    }
+    /// The transpose of a row-major matrix with `cols` columns.
+    pub(crate) fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Mat {
+            data,
+            rs: 1,
+            cs: cols,
+        }
+    }
+    /// `true` when every entry of an `r × c` view lies inside `data`.
+    fn covers(&self, r: usize, c: usize) -> bool {
+        r == 0 || c == 0 || (r - 1) * self.rs + (c - 1) * self.cs < self.data.len()
     }
 }
 
-impl CustomOp1 for Col2Im {
-    fn name(&self) -> &'static str {
-        "col2im"
+/// `dst [m×n, row-major] = (accumulate ? dst : 0) + lhs [m×k] · rhs [k×n]`
+/// on the `gemm` crate (candle's own CPU matmul), multi-threaded as candle's
+/// matmul is.
+pub(crate) fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    lhs: Mat<'_>,
+    rhs: Mat<'_>,
+) -> candle_core::Result<()> {
+    if dst.len() < m * n || !lhs.covers(m, k) || !rhs.covers(k, n) {
+        candle_core::bail!("sgemm: operands too small for {m}x{k} · {k}x{n}")
     }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let cols = contiguous_f32(s, l, self.name())?;
-        if cols.len() != g.rows() * g.cols() {
-            candle_core::bail!("col2im: input of {} values for {g:?}", cols.len())
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    if k == 0 {
+        if !accumulate {
+            dst[..m * n].fill(0.0);
         }
-        let (ncols, plane, hw) = (g.cols(), g.oh * g.ow, g.h * g.w);
-        // Output channel-major `[C, B, H, W]` so each channel is one disjoint
-        // chunk a thread owns; reordered to `[B, C, H, W]` at the end.
-        let mut by_channel = vec![0f32; g.c * g.b * hw];
-        by_channel
-            .par_chunks_mut(g.b * hw)
-            .enumerate()
-            .for_each(|(c, chan)| {
-                for ki in 0..g.kh {
-                    for kj in 0..g.kw {
-                        let r = (c * g.kh + ki) * g.kw + kj;
-                        let row = &cols[r * ncols..][..ncols];
-                        for b in 0..g.b {
-                            let img = &mut chan[b * hw..][..hw];
-                            let src = &row[b * plane..][..plane];
-                            for oy in 0..g.oh {
-                                let Some(iy) = g.src(oy, ki, g.h) else {
-                                    continue;
-                                };
-                                let dst_row = &mut img[iy * g.w..][..g.w];
-                                let src_row = &src[oy * g.ow..][..g.ow];
-                                for (ox, v) in src_row.iter().enumerate() {
-                                    if let Some(ix) = g.src(ox, kj, g.w) {
-                                        dst_row[ix] += v;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            });
-        let out = if g.b == 1 {
-            by_channel
-        } else {
-            let mut out = vec![0f32; by_channel.len()];
-            out.par_chunks_mut(hw).enumerate().for_each(|(bc, dst)| {
-                let (b, c) = (bc / g.c, bc % g.c);
-                dst.copy_from_slice(&by_channel[(c * g.b + b) * hw..][..hw]);
-            });
-            out
-        };
-        Ok((CpuStorage::F32(out), Shape::from((g.b, g.c, g.h, g.w))))
+        return Ok(());
     }
-
-    fn bwd(
-        &self,
-        _arg: &Tensor,
-        _res: &Tensor,
-        grad: &Tensor,
-    ) -> candle_core::Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1(Im2Col(self.0))?))
+    let threads = candle_core::utils::get_num_threads();
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: `covers` checked that every index the strides reach lies
+    // inside each slice, `dst` holds `m·n` values and is exclusively
+    // borrowed, and the inputs do not alias it (shared vs mutable borrows).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.data.as_ptr(),
+            lhs.cs as isize,
+            lhs.rs as isize,
+            rhs.data.as_ptr(),
+            rhs.cs as isize,
+            rhs.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
     }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod broadcast;
 pub(crate) mod conv;
+pub(crate) mod conv_gemm;
 pub(crate) mod elementwise;
 pub(crate) mod im2col;
 pub(crate) mod layout;

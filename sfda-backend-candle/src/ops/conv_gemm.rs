@@ -1,0 +1,316 @@
+//! CPU convolution and transposed convolution as single candle custom ops
+//! whose forward and backward are each one GEMM per image.
+//!
+//! A convolution is `y_b = W · unfold(x_b)` with `W [Cout, C·kh·kw]`; its
+//! input gradient is `fold(Wᵀ · dy_b)` and its weight gradient `Σ_b dy_b ·
+//! unfold(x_b)ᵀ`. A transposed convolution is the same three kernels with the
+//! roles of forward and input gradient swapped. Writing each direction as
+//! one op (instead of a graph of unfold, matmul and reordering copies) keeps
+//! the `C·kh·kw`-times-larger column matrix out of the autodiff graph:
+//! candle's backward allocates, zeroes and accumulates a gradient for every
+//! node it visits, and for the column matrix that was the largest cost of a
+//! training step. The column buffer now lives for one image inside the op.
+//! Gradients are only computed for the operands autodiff tracks.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+
+use super::im2col::{contiguous_f32, fold, sgemm, unfold, Mat, Windows};
+
+/// `y [B, Cout, OH, OW] = W [Cout, K] · unfold(x_b)` for each image.
+fn conv_forward(g: &Windows, cout: usize, x: &[f32], w: &[f32]) -> candle_core::Result<Vec<f32>> {
+    let (k, plane) = (g.rows(), g.plane());
+    let mut y = vec![0f32; g.b * cout * plane];
+    let mut cols = vec![0f32; if g.pointwise() { 0 } else { k * plane }];
+    for (img, out) in x.chunks(g.image_len()).zip(y.chunks_mut(cout * plane)) {
+        let rhs = if g.pointwise() {
+            img
+        } else {
+            unfold(g, img, &mut cols);
+            &cols
+        };
+        sgemm(
+            (cout, plane, k),
+            out,
+            false,
+            Mat::rows(w, k),
+            Mat::rows(rhs, plane),
+        )?;
+    }
+    Ok(y)
+}
+
+/// `dx [B, C, H, W] = fold(Wᵀ · dy_b)` for each image: the adjoint of
+/// [`conv_forward`] in `x`.
+fn conv_input_grad(
+    g: &Windows,
+    cout: usize,
+    dy: &[f32],
+    w: &[f32],
+) -> candle_core::Result<Vec<f32>> {
+    let (k, plane) = (g.rows(), g.plane());
+    let mut dx = vec![0f32; g.b * g.image_len()];
+    let mut cols = vec![0f32; if g.pointwise() { 0 } else { k * plane }];
+    for (gy, img) in dy.chunks(cout * plane).zip(dx.chunks_mut(g.image_len())) {
+        let dst = if g.pointwise() { &mut *img } else { &mut cols };
+        sgemm(
+            (k, plane, cout),
+            dst,
+            false,
+            Mat::transposed(w, k),
+            Mat::rows(gy, plane),
+        )?;
+        if !g.pointwise() {
+            fold(g, &cols, img);
+        }
+    }
+    Ok(dx)
+}
+
+/// `dW [Cout, K] = Σ_b dy_b · unfold(x_b)ᵀ`: the adjoint of
+/// [`conv_forward`] in `W`, accumulated image by image.
+fn conv_weight_grad(
+    g: &Windows,
+    cout: usize,
+    x: &[f32],
+    dy: &[f32],
+) -> candle_core::Result<Vec<f32>> {
+    let (k, plane) = (g.rows(), g.plane());
+    let mut dw = vec![0f32; cout * k];
+    let mut cols = vec![0f32; if g.pointwise() { 0 } else { k * plane }];
+    for (b, (img, gy)) in x
+        .chunks(g.image_len())
+        .zip(dy.chunks(cout * plane))
+        .enumerate()
+    {
+        let rhs = if g.pointwise() {
+            img
+        } else {
+            unfold(g, img, &mut cols);
+            &cols
+        };
+        sgemm(
+            (cout, k, plane),
+            &mut dw,
+            b > 0,
+            Mat::rows(gy, plane),
+            Mat::transposed(rhs, plane),
+        )?;
+    }
+    Ok(dw)
+}
+
+/// Both operands as contiguous `f32` slices of the expected lengths.
+fn operands<'a>(
+    op: &'static str,
+    (s1, l1, len1): (&'a CpuStorage, &Layout, usize),
+    (s2, l2, len2): (&'a CpuStorage, &Layout, usize),
+) -> candle_core::Result<(&'a [f32], &'a [f32])> {
+    let a = contiguous_f32(s1, l1, op)?;
+    let b = contiguous_f32(s2, l2, op)?;
+    if a.len() != len1 || b.len() != len2 {
+        candle_core::bail!(
+            "{op}: operands of {} and {} values, expected {len1} and {len2}",
+            a.len(),
+            b.len()
+        )
+    }
+    Ok((a, b))
+}
+
+/// `(x [B, C, H, W], W [Cout, C, kh, kw]) → y [B, Cout, OH, OW]`, no
+/// backward (a building block of [`Conv2dGemm`] and [`ConvTranspose2dGemm`]).
+#[derive(Debug, Clone, Copy)]
+struct ConvForward {
+    g: Windows,
+    cout: usize,
+}
+
+impl CustomOp2 for ConvForward {
+    fn name(&self) -> &'static str {
+        "conv2d_forward"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = &self.g;
+        let lens = (g.b * g.image_len(), self.cout * g.rows());
+        let (x, w) = operands(self.name(), (s1, l1, lens.0), (s2, l2, lens.1))?;
+        let y = conv_forward(g, self.cout, x, w)?;
+        Ok((
+            CpuStorage::F32(y),
+            Shape::from((g.b, self.cout, g.oh, g.ow)),
+        ))
+    }
+}
+
+/// `(dy [B, Cout, OH, OW], W [Cout, C, kh, kw]) → dx [B, C, H, W]`, no backward.
+#[derive(Debug, Clone, Copy)]
+struct ConvInputGrad {
+    g: Windows,
+    cout: usize,
+}
+
+impl CustomOp2 for ConvInputGrad {
+    fn name(&self) -> &'static str {
+        "conv2d_input_grad"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = &self.g;
+        let lens = (g.b * self.cout * g.plane(), self.cout * g.rows());
+        let (dy, w) = operands(self.name(), (s1, l1, lens.0), (s2, l2, lens.1))?;
+        let dx = conv_input_grad(g, self.cout, dy, w)?;
+        Ok((CpuStorage::F32(dx), Shape::from((g.b, g.c, g.h, g.w))))
+    }
+}
+
+/// `(x [B, C, H, W], dy [B, Cout, OH, OW]) → dW` of shape `w_shape`
+/// (`Cout·C·kh·kw` values), no backward.
+#[derive(Debug, Clone)]
+struct ConvWeightGrad {
+    g: Windows,
+    cout: usize,
+    w_shape: Shape,
+}
+
+impl CustomOp2 for ConvWeightGrad {
+    fn name(&self) -> &'static str {
+        "conv2d_weight_grad"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let g = &self.g;
+        let lens = (g.b * g.image_len(), g.b * self.cout * g.plane());
+        let (x, dy) = operands(self.name(), (s1, l1, lens.0), (s2, l2, lens.1))?;
+        if self.w_shape.elem_count() != self.cout * g.rows() {
+            candle_core::bail!("{}: weight shape {:?} for {g:?}", self.name(), self.w_shape)
+        }
+        let dw = conv_weight_grad(g, self.cout, x, dy)?;
+        Ok((CpuStorage::F32(dw), self.w_shape.clone()))
+    }
+}
+
+/// A differentiable CPU convolution `(x, W) → y` (groups 1): forward,
+/// input gradient and weight gradient are each one GEMM per image.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Conv2dGemm {
+    /// Geometry of the input image and windows.
+    pub g: Windows,
+    /// Output channels.
+    pub cout: usize,
+}
+
+impl CustomOp2 for Conv2dGemm {
+    fn name(&self) -> &'static str {
+        "conv2d_gemm"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        ConvForward {
+            g: self.g,
+            cout: self.cout,
+        }
+        .cpu_fwd(s1, l1, s2, l2)
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (g, cout) = (self.g, self.cout);
+        let dy = dy.contiguous()?;
+        let dx = match x.track_op() {
+            true => Some(dy.apply_op2_no_bwd(w, &ConvInputGrad { g, cout })?),
+            false => None,
+        };
+        let dw = match w.track_op() {
+            true => {
+                let op = ConvWeightGrad {
+                    g,
+                    cout,
+                    w_shape: w.shape().clone(),
+                };
+                Some(x.apply_op2_no_bwd(&dy, &op)?)
+            }
+            false => None,
+        };
+        Ok((dx, dw))
+    }
+}
+
+/// A differentiable CPU transposed convolution `(x [B, Cin, OH, OW], W
+/// [Cin, Cout, kh, kw]) → y [B, Cout, H, W]`: the adjoint of a convolution
+/// from `y`'s geometry (`g`, with `g.c = Cout`) to `Cin` channels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConvTranspose2dGemm {
+    /// Geometry of the *output* image and the windows that read it.
+    pub g: Windows,
+    /// Input channels (the output channels of the adjoint convolution).
+    pub cin: usize,
+}
+
+impl CustomOp2 for ConvTranspose2dGemm {
+    fn name(&self) -> &'static str {
+        "conv_transpose2d_gemm"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        ConvInputGrad {
+            g: self.g,
+            cout: self.cin,
+        }
+        .cpu_fwd(s1, l1, s2, l2)
+    }
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        dy: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (g, cout) = (self.g, self.cin);
+        let dy = dy.contiguous()?;
+        let dx = match x.track_op() {
+            true => Some(dy.apply_op2_no_bwd(w, &ConvForward { g, cout })?),
+            false => None,
+        };
+        let dw = match w.track_op() {
+            true => {
+                let op = ConvWeightGrad {
+                    g,
+                    cout,
+                    w_shape: w.shape().clone(),
+                };
+                Some(dy.apply_op2_no_bwd(x, &op)?)
+            }
+            false => None,
+        };
+        Ok((dx, dw))
+    }
+}

@@ -9,7 +9,7 @@ use sfda_core::{Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Err
 
 use crate::device;
 use crate::error::{no_panic, CandleResultExt};
-use crate::ops::{broadcast, conv, elementwise, layout, pool, reduce, resize};
+use crate::ops::{batch_norm, broadcast, conv, elementwise, layout, pool, reduce, resize};
 
 /// This crate's implementation of the ops, reached through
 /// [`CandleBackend`]'s op table (see [`crate::route`]).
@@ -196,6 +196,19 @@ impl Backend for CandleLocal {
 
     fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOpts) -> Result<Tensor> {
         conv::conv2d(x, w, bias, opts)
+    }
+    fn batch_norm_train(
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        eps: f64,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        match batch_norm::batch_norm_train_cpu(x, gamma, beta, eps).op("batch_norm_train")? {
+            Some(out) => Ok(out),
+            None => {
+                sfda_core::tensor::backend::batch_norm_train_composed::<Self>(x, gamma, beta, eps)
+            }
+        }
     }
     fn conv_transpose2d(
         x: &Tensor,

@@ -44,6 +44,7 @@ pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     match spec {
         DeviceSpec::Cpu => {
             serial_elementwise_by_default();
+            pin_matmul_threads();
             Ok(Device::Cpu)
         }
         DeviceSpec::Cuda(i) => open_cuda(i),
@@ -72,6 +73,26 @@ fn serial_elementwise_by_default() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cores <= SERIAL_ELEMWISE_MAX_CORES && std::env::var_os(ELEMWISE_THREADS_VAR).is_none() {
         std::env::set_var(ELEMWISE_THREADS_VAR, "1");
+    }
+}
+
+/// rayon's variable for the size of its global pool, which candle's matmul
+/// also reads.
+pub const RAYON_THREADS_VAR: &str = "RAYON_NUM_THREADS";
+
+/// Sets [`RAYON_THREADS_VAR`] to the size of rayon's global pool when the
+/// user did not set it.
+///
+/// Without the variable, candle works out its matmul thread count on every
+/// matmul call, and on machines whose CPUs it cannot classify (virtual
+/// machines) that means parsing `/proc/cpuinfo` each time: up to 8 % of a
+/// worker's samples in a multi-threaded SFDA iteration on the 2-core
+/// reference machine. With it, candle reads the variable instead; the
+/// matmul still runs on rayon's pool, now split into as many parts as the
+/// pool has threads.
+fn pin_matmul_threads() {
+    if std::env::var_os(RAYON_THREADS_VAR).is_none() {
+        std::env::set_var(RAYON_THREADS_VAR, rayon::current_num_threads().to_string());
     }
 }
 

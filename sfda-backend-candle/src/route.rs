@@ -117,6 +117,7 @@ routed_backend! {
     fn index_select(t: &Tensor, dim: usize, indices: &[usize]) -> Result<Tensor>;
     fn detach(t: &Tensor) -> Result<Tensor>;
     fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOpts) -> Result<Tensor>;
+    fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor)>;
     fn conv_transpose2d(
         x: &Tensor,
         w: &Tensor,

@@ -13,29 +13,78 @@
 //! Gradients are only computed for the operands autodiff tracks.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use rayon::prelude::*;
 
 use super::im2col::{contiguous_f32, fold, sgemm, unfold, Mat, Windows};
+
+/// How many groups of whole images run in parallel, each on one thread with
+/// serial GEMMs and copies: one parallel region per op instead of one per
+/// GEMM and copy, which on a few cores costs more than it gains. `1` (the
+/// batch is smaller than the thread count, or one thread) means images run
+/// one after the other with the parallelism inside each GEMM and copy.
+fn image_groups(b: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads > 1 && b >= threads {
+        threads
+    } else {
+        1
+    }
+}
+
+/// A column buffer for one image (empty for pointwise windows).
+fn column_buffer(g: &Windows) -> Vec<f32> {
+    vec![
+        0f32;
+        if g.pointwise() {
+            0
+        } else {
+            g.rows() * g.plane()
+        }
+    ]
+}
+
+/// Runs `f(input_image, output_image, column_buffer, inner_parallel)` for
+/// each image: output chunks are disjoint, so groups of images run in
+/// parallel without changing any result.
+fn per_image(
+    g: &Windows,
+    (input, in_len): (&[f32], usize),
+    (output, out_len): (&mut [f32], usize),
+    f: impl Fn(&[f32], &mut [f32], &mut [f32], bool) -> candle_core::Result<()> + Sync,
+) -> candle_core::Result<()> {
+    if image_groups(g.b) > 1 {
+        input
+            .par_chunks(in_len)
+            .zip(output.par_chunks_mut(out_len))
+            .try_for_each_init(|| column_buffer(g), |cols, (i, o)| f(i, o, cols, false))
+    } else {
+        let mut cols = column_buffer(g);
+        input
+            .chunks(in_len)
+            .zip(output.chunks_mut(out_len))
+            .try_for_each(|(i, o)| f(i, o, &mut cols, true))
+    }
+}
 
 /// `y [B, Cout, OH, OW] = W [Cout, K] · unfold(x_b)` for each image.
 fn conv_forward(g: &Windows, cout: usize, x: &[f32], w: &[f32]) -> candle_core::Result<Vec<f32>> {
     let (k, plane) = (g.rows(), g.plane());
     let mut y = vec![0f32; g.b * cout * plane];
-    let mut cols = vec![0f32; if g.pointwise() { 0 } else { k * plane }];
-    for (img, out) in x.chunks(g.image_len()).zip(y.chunks_mut(cout * plane)) {
-        let rhs = if g.pointwise() {
-            img
-        } else {
-            unfold(g, img, &mut cols);
-            &cols
-        };
-        sgemm(
-            (cout, plane, k),
-            out,
-            false,
-            Mat::rows(w, k),
-            Mat::rows(rhs, plane),
-        )?;
-    }
+    per_image(
+        g,
+        (x, g.image_len()),
+        (&mut y, cout * plane),
+        |img, out, cols, par| {
+            let rhs = if g.pointwise() {
+                img
+            } else {
+                unfold(g, img, cols, par);
+                cols
+            };
+            let ops = (Mat::rows(w, k), Mat::rows(rhs, plane));
+            sgemm((cout, plane, k), out, false, ops, par)
+        },
+    )?;
     Ok(y)
 }
 
@@ -49,35 +98,34 @@ fn conv_input_grad(
 ) -> candle_core::Result<Vec<f32>> {
     let (k, plane) = (g.rows(), g.plane());
     let mut dx = vec![0f32; g.b * g.image_len()];
-    let mut cols = vec![0f32; if g.pointwise() { 0 } else { k * plane }];
-    for (gy, img) in dy.chunks(cout * plane).zip(dx.chunks_mut(g.image_len())) {
-        let dst = if g.pointwise() { &mut *img } else { &mut cols };
-        sgemm(
-            (k, plane, cout),
-            dst,
-            false,
-            Mat::transposed(w, k),
-            Mat::rows(gy, plane),
-        )?;
-        if !g.pointwise() {
-            fold(g, &cols, img);
-        }
-    }
+    per_image(
+        g,
+        (dy, cout * plane),
+        (&mut dx, g.image_len()),
+        |gy, img, cols, par| {
+            let ops = (Mat::transposed(w, k), Mat::rows(gy, plane));
+            if g.pointwise() {
+                return sgemm((k, plane, cout), img, false, ops, par);
+            }
+            sgemm((k, plane, cout), cols, false, ops, par)?;
+            fold(g, cols, img, par);
+            Ok(())
+        },
+    )?;
     Ok(dx)
 }
 
-/// `dW [Cout, K] = Σ_b dy_b · unfold(x_b)ᵀ`: the adjoint of
-/// [`conv_forward`] in `W`, accumulated image by image.
-fn conv_weight_grad(
+/// `Σ dy_b · unfold(x_b)ᵀ` over a run of images, accumulated into `dw`.
+fn weight_grad_run(
     g: &Windows,
     cout: usize,
-    x: &[f32],
-    dy: &[f32],
-) -> candle_core::Result<Vec<f32>> {
+    (x, dy): (&[f32], &[f32]),
+    dw: &mut [f32],
+    par: bool,
+) -> candle_core::Result<()> {
     let (k, plane) = (g.rows(), g.plane());
-    let mut dw = vec![0f32; cout * k];
-    let mut cols = vec![0f32; if g.pointwise() { 0 } else { k * plane }];
-    for (b, (img, gy)) in x
+    let mut cols = column_buffer(g);
+    for (i, (img, gy)) in x
         .chunks(g.image_len())
         .zip(dy.chunks(cout * plane))
         .enumerate()
@@ -85,16 +133,45 @@ fn conv_weight_grad(
         let rhs = if g.pointwise() {
             img
         } else {
-            unfold(g, img, &mut cols);
+            unfold(g, img, &mut cols, par);
             &cols
         };
-        sgemm(
-            (cout, k, plane),
-            &mut dw,
-            b > 0,
-            Mat::rows(gy, plane),
-            Mat::transposed(rhs, plane),
-        )?;
+        let ops = (Mat::rows(gy, plane), Mat::transposed(rhs, plane));
+        sgemm((cout, k, plane), dw, i > 0, ops, par)?;
+    }
+    Ok(())
+}
+
+/// `dW [Cout, K] = Σ_b dy_b · unfold(x_b)ᵀ`: the adjoint of
+/// [`conv_forward`] in `W`. With several image groups, each sums its own
+/// images and the partial sums are added in group order, so the result
+/// depends on the thread count but not on scheduling.
+fn conv_weight_grad(
+    g: &Windows,
+    cout: usize,
+    x: &[f32],
+    dy: &[f32],
+) -> candle_core::Result<Vec<f32>> {
+    let groups = image_groups(g.b);
+    let mut dw = vec![0f32; cout * g.rows()];
+    if groups == 1 {
+        weight_grad_run(g, cout, (x, dy), &mut dw, true)?;
+        return Ok(dw);
+    }
+    let per_group = g.b.div_ceil(groups);
+    let (x_len, dy_len) = (per_group * g.image_len(), per_group * cout * g.plane());
+    let partials = x
+        .par_chunks(x_len)
+        .zip(dy.par_chunks(dy_len))
+        .map(|(xs, gys)| {
+            let mut part = vec![0f32; dw.len()];
+            weight_grad_run(g, cout, (xs, gys), &mut part, false).map(|()| part)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    for part in partials {
+        for (d, p) in dw.iter_mut().zip(&part) {
+            *d += p;
+        }
     }
     Ok(dw)
 }

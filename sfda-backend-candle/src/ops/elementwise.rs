@@ -2,8 +2,9 @@
 //! (relu and abs at 0, leaky relu at 0), or that need care to stay in the
 //! graph (affine with a zero factor, `x^0`) or finite (sigmoid).
 //!
-//! Each is written from candle primitives so that the value and the gradient
-//! are PyTorch's: `relu'(0) = 0`, `|x|'(0) = 0`, `leaky_relu'(0) = slope`,
+//! Each is written from candle primitives (relu and leaky relu: a fused CPU
+//! op, [`super::activation`], with these as the other devices' path) so that
+//! the value and the gradient are PyTorch's: `relu'(0) = 0`, `|x|'(0) = 0`, `leaky_relu'(0) = slope`,
 //! `sigmoid' = y(1 - y)` without overflow.
 
 use candle_core::{DType, Tensor};
@@ -15,6 +16,9 @@ use crate::error::CandleResultExt;
 /// (candle's native relu passes the gradient at `t == 0`).
 pub(crate) fn relu(t: &Tensor) -> Result<Tensor> {
     let op = "relu";
+    if let Some(y) = super::activation::leaky_relu_cpu(t, None).op(op)? {
+        return Ok(y);
+    }
     let zeros = t.zeros_like().op(op)?;
     // `t <= 0` is false for NaN, so NaN propagates like in PyTorch.
     let nonpos = t.le(&zeros).op(op)?;
@@ -33,6 +37,9 @@ pub(crate) fn abs(t: &Tensor) -> Result<Tensor> {
 /// `t > 0 ? t : slope·t`, gradient `1` or `slope` (`slope` at 0, like PyTorch).
 pub(crate) fn leaky_relu(t: &Tensor, slope: f64) -> Result<Tensor> {
     let op = "leaky_relu";
+    if let Some(y) = super::activation::leaky_relu_cpu(t, Some(slope)).op(op)? {
+        return Ok(y);
+    }
     let zeros = t.zeros_like().op(op)?;
     let pos = t.gt(&zeros).op(op)?;
     let neg = t.affine(slope, 0.0).op(op)?;

@@ -70,11 +70,16 @@ impl Windows {
 }
 
 /// Runs `f(index, chunk)` over the `len`-sized chunks of `data`, on
-/// rayon's pool when it has more than one thread and on the caller
-/// otherwise (handing work to a single worker only adds two context
+/// rayon's pool when `parallel` and it has more than one thread, and on the
+/// caller otherwise (handing work to a single worker only adds two context
 /// switches per call).
-fn for_each_chunk<T: Send>(data: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    if rayon::current_num_threads() > 1 {
+fn for_each_chunk<T: Send>(
+    data: &mut [T],
+    len: usize,
+    parallel: bool,
+    f: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if parallel && rayon::current_num_threads() > 1 {
         data.par_chunks_mut(len)
             .enumerate()
             .for_each(|(i, c)| f(i, c));
@@ -99,10 +104,10 @@ pub(crate) fn contiguous_f32<'a>(
 }
 
 /// Unfolds one image `[C, H, W]` into `cols [C·kh·kw, OH·OW]`, overwriting
-/// every entry (padding positions get 0), parallel over rows.
-pub(crate) fn unfold(g: &Windows, img: &[f32], cols: &mut [f32]) {
+/// every entry (padding positions get 0), over rows in parallel if `parallel`.
+pub(crate) fn unfold(g: &Windows, img: &[f32], cols: &mut [f32], parallel: bool) {
     let hw = g.h * g.w;
-    for_each_chunk(cols, g.plane(), |r, row| {
+    for_each_chunk(cols, g.plane(), parallel, |r, row| {
         let (c, ki, kj) = (r / (g.kh * g.kw), (r / g.kw) % g.kh, r % g.kw);
         let chan = &img[c * hw..][..hw];
         let (lo, hi) = g.valid_cols(kj);
@@ -131,11 +136,11 @@ pub(crate) fn unfold(g: &Windows, img: &[f32], cols: &mut [f32]) {
 }
 
 /// Folds `cols [C·kh·kw, OH·OW]` back onto one image `[C, H, W]`, summing
-/// overlapping windows into `img` (which the caller zeroes), parallel over
-/// channels so each thread owns one plane.
-pub(crate) fn fold(g: &Windows, cols: &[f32], img: &mut [f32]) {
+/// overlapping windows into `img` (which the caller zeroes), over channels
+/// in parallel if `parallel` (each thread owns one plane).
+pub(crate) fn fold(g: &Windows, cols: &[f32], img: &mut [f32], parallel: bool) {
     let plane = g.plane();
-    for_each_chunk(img, g.h * g.w, |c, chan| {
+    for_each_chunk(img, g.h * g.w, parallel, |c, chan| {
         for ki in 0..g.kh {
             for kj in 0..g.kw {
                 let row = &cols[((c * g.kh + ki) * g.kw + kj) * plane..][..plane];
@@ -190,14 +195,14 @@ impl<'a> Mat<'a> {
 }
 
 /// `dst [m×n, row-major] = (accumulate ? dst : 0) + lhs [m×k] · rhs [k×n]`
-/// on the `gemm` crate (candle's own CPU matmul), multi-threaded as candle's
-/// matmul is.
+/// on the `gemm` crate (candle's own CPU matmul), on candle's matmul threads
+/// if `parallel`, else on the caller.
 pub(crate) fn sgemm(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     accumulate: bool,
-    lhs: Mat<'_>,
-    rhs: Mat<'_>,
+    (lhs, rhs): (Mat<'_>, Mat<'_>),
+    parallel: bool,
 ) -> candle_core::Result<()> {
     if dst.len() < m * n || !lhs.covers(m, k) || !rhs.covers(k, n) {
         candle_core::bail!("sgemm: operands too small for {m}x{k} · {k}x{n}")
@@ -211,8 +216,8 @@ pub(crate) fn sgemm(
         }
         return Ok(());
     }
-    let threads = candle_core::utils::get_num_threads();
-    let parallelism = if threads > 1 {
+    let threads = rayon::current_num_threads();
+    let parallelism = if parallel && threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

@@ -2,6 +2,8 @@
 //! call: each file groups ops by concern and says which candle behaviour it
 //! works around to match PyTorch.
 
+pub(crate) mod activation;
+pub(crate) mod batch_norm;
 pub(crate) mod broadcast;
 pub(crate) mod conv;
 pub(crate) mod conv_gemm;

@@ -108,6 +108,16 @@ impl<B: Backend> BatchNorm2d<B> {
         let collect = ctx.opts.collect_bn_stats;
 
         match ctx.opts.bn {
+            BnMode::Train { update_running } if !collect => {
+                // The statistics are only needed detached: the backend's
+                // fused kernel (one op in the autodiff graph).
+                let (y, mean, var) =
+                    x.batch_norm_train(&self.weight.tensor(), &self.bias.tensor(), self.cfg.eps)?;
+                if update_running {
+                    self.update_running(&mean, &var, n, &rm, &rv)?;
+                }
+                Ok(y)
+            }
             BnMode::Train { update_running } => {
                 let (mean, xc, var) = batch_moments(x)?;
                 if collect {

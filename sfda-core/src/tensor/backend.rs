@@ -249,6 +249,22 @@ pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
         stride: usize,
         padding: usize,
     ) -> Result<Self::Tensor>;
+    /// Training-mode batch normalisation of `x [B,C,H,W]` with scale and
+    /// shift `gamma`, `beta` `[C]`: `y = (x − μ)·γ/√(σ² + ε) + β` with the
+    /// mean `μ` and biased variance `σ²` of each channel over batch and
+    /// space. `y` is differentiable in `x` (through `μ` and `σ²` too),
+    /// `gamma` and `beta`; the returned `μ` and `σ²` `[C]` are **detached**
+    /// (they feed the running statistics). Callers that need differentiable
+    /// batch statistics compose them from primitives. The default composes
+    /// primitives; a backend overrides it with a fused kernel.
+    fn batch_norm_train(
+        x: &Self::Tensor,
+        gamma: &Self::Tensor,
+        beta: &Self::Tensor,
+        eps: f64,
+    ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor)> {
+        batch_norm_train_composed::<Self>(x, gamma, beta, eps)
+    }
     /// Nearest-neighbour resize to `(h, w)` (PyTorch's `nearest` rule).
     fn upsample_nearest2d(x: &Self::Tensor, size: (usize, usize)) -> Result<Self::Tensor>;
 
@@ -280,6 +296,28 @@ pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
     /// Gradients of the scalar `loss` w.r.t. `vars`; `None` where `loss` does
     /// not depend on a variable.
     fn grad(loss: &Self::Tensor, vars: &[&Self::Var]) -> Result<Vec<Option<Self::Tensor>>>;
+}
+
+/// [`Backend::batch_norm_train`] composed from primitives: the trait's
+/// default, and the fallback of backends whose fused kernel covers only
+/// some devices.
+pub fn batch_norm_train_composed<B: Backend>(
+    x: &B::Tensor,
+    gamma: &B::Tensor,
+    beta: &B::Tensor,
+    eps: f64,
+) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
+    let c = B::shape(x).get(1).copied().unwrap_or(0);
+    let per_channel = [1, c, 1, 1];
+    let mean = B::mean_dims(x, &[0, 2, 3], true)?;
+    let xc = B::sub(x, &mean)?;
+    let var = B::mean_dims(&B::sqr(&xc)?, &[0, 2, 3], true)?;
+    let std = B::sqrt(&B::affine(&var, 1.0, eps)?)?;
+    let scale = B::div(&B::reshape(gamma, &per_channel)?, &std)?;
+    let y = B::add(&B::mul(&xc, &scale)?, &B::reshape(beta, &per_channel)?)?;
+    let mean = B::reshape(&B::detach(&mean)?, &[c])?;
+    let var = B::reshape(&B::detach(&var)?, &[c])?;
+    Ok((y, mean, var))
 }
 
 /// `out = M_h · x · M_wᵀ` per `[H, W]` plane: how bilinear resize and adaptive

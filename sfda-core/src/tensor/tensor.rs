@@ -352,6 +352,18 @@ impl<B: Backend> Tensor<B> {
         B::index_select(&self.inner, dim, indices).map(Self::wrap)
     }
 
+    /// Training-mode batch normalisation of `[B,C,H,W]` with `gamma`, `beta`
+    /// `[C]`: `(y, mean, biased var)`, the statistics detached (see
+    /// [`Backend::batch_norm_train`]).
+    pub fn batch_norm_train(
+        &self,
+        gamma: &Self,
+        beta: &Self,
+        eps: f64,
+    ) -> Result<(Self, Self, Self)> {
+        let (y, m, v) = B::batch_norm_train(&self.inner, &gamma.inner, &beta.inner, eps)?;
+        Ok((Self::wrap(y), Self::wrap(m), Self::wrap(v)))
+    }
     /// 2-D convolution.
     pub fn conv2d(&self, w: &Self, bias: Option<&Self>, opts: Conv2dOpts) -> Result<Self> {
         B::conv2d(&self.inner, &w.inner, bias.map(|b| &b.inner), opts).map(Self::wrap)

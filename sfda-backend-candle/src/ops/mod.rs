@@ -13,3 +13,4 @@ pub(crate) mod layout;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod resize;
+pub(crate) mod softmax;

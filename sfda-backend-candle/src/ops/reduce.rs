@@ -53,11 +53,15 @@ pub(crate) fn argmax_dim(t: &Tensor, dim: usize, keepdim: bool) -> Result<Tensor
     idx.to_dtype(DType::F32).op(op)
 }
 
-/// Softmax over `dim`: the default formula with candle's native (detached)
+/// Softmax over `dim`: one fused op on the CPU ([`super::softmax`]); on
+/// other devices the default formula with candle's native (detached)
 /// max as the shift, which is cheaper than [`max_dim`] and gives the same
 /// values and gradient.
 pub(crate) fn softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
     let op = "softmax";
+    if let Some(y) = super::softmax::softmax_cpu(t, dim, false).op(op)? {
+        return Ok(y);
+    }
     let m = t.max_keepdim(dim).op(op)?.detach();
     let e = arith(t, &m, Arith::Sub)?.exp().op(op)?;
     let s = sum_keepdim(&e, &[dim]).op(op)?;
@@ -67,6 +71,9 @@ pub(crate) fn softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
 /// Log-softmax over `dim` (same shift as [`softmax`]).
 pub(crate) fn log_softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
     let op = "log_softmax";
+    if let Some(y) = super::softmax::softmax_cpu(t, dim, true).op(op)? {
+        return Ok(y);
+    }
     let m = t.max_keepdim(dim).op(op)?.detach();
     let shifted = arith(t, &m, Arith::Sub)?;
     let lse = sum_keepdim(&shifted.exp().op(op)?, &[dim])

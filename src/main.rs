@@ -8,10 +8,12 @@ use sfda_backend_candle as _;
 use sfda_backend_tch as _;
 
 mod cli;
+mod malloc_tuning;
 
 use clap::Parser;
 
 fn main() {
+    malloc_tuning::keep_freed_memory();
     let args = cli::Cli::parse();
     if let Err(e) = cli::run(args) {
         eprintln!("error: {e:#}");

@@ -251,7 +251,10 @@ impl Backend for CandleLocal {
         }
     }
     fn grad(loss: &Tensor, vars: &[&Var]) -> Result<Vec<Option<Tensor>>> {
-        let store = no_panic("grad", || loss.backward().op("grad"))?;
+        let wanted: Vec<&Tensor> = vars.iter().map(|v| v.as_tensor()).collect();
+        let store = no_panic("grad", || {
+            crate::wanted::with_wanted(&wanted, || loss.backward().op("grad"))
+        })?;
         Ok(vars
             .iter()
             .map(|v| store.get(v.as_tensor()).map(Tensor::detach))

@@ -28,6 +28,7 @@ mod device;
 mod error;
 mod ops;
 pub mod route;
+mod wanted;
 
 #[cfg(test)]
 mod tests;

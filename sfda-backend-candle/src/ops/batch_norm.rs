@@ -170,7 +170,7 @@ impl CustomOp3 for BatchNormTrain {
             .map(|&v| 1.0 / (v as f64 + self.eps as f64).sqrt())
             .collect();
         let dev = x.device();
-        let dx = if x.track_op() {
+        let dx = if crate::wanted::needs_grad(x) {
             // dx = a·dy + k·(x − μ) + b0, per channel.
             let mut coef = vec![0f32; 4 * c];
             for ch in 0..c {
@@ -185,7 +185,7 @@ impl CustomOp3 for BatchNormTrain {
         } else {
             None
         };
-        let daffine = if affine.track_op() {
+        let daffine = if crate::wanted::needs_grad(affine) {
             let dgamma = (0..c).map(|ch| (sum_dyxc[ch] * r[ch]) as f32);
             let dbeta = sum_dy.iter().map(|&v| v as f32);
             let v: Vec<f32> = dgamma.chain(dbeta).collect();

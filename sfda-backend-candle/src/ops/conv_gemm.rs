@@ -10,7 +10,8 @@
 //! candle's backward allocates, zeroes and accumulates a gradient for every
 //! node it visits, and for the column matrix that was the largest cost of a
 //! training step. The column buffer now lives for one image inside the op.
-//! Gradients are only computed for the operands autodiff tracks.
+//! Gradients are only computed for the operands the backward pass needs
+//! ([`crate::wanted`]).
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
@@ -317,11 +318,11 @@ impl CustomOp2 for Conv2dGemm {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let (g, cout) = (self.g, self.cout);
         let dy = dy.contiguous()?;
-        let dx = match x.track_op() {
+        let dx = match crate::wanted::needs_grad(x) {
             true => Some(dy.apply_op2_no_bwd(w, &ConvInputGrad { g, cout })?),
             false => None,
         };
-        let dw = match w.track_op() {
+        let dw = match crate::wanted::needs_grad(w) {
             true => {
                 let op = ConvWeightGrad {
                     g,
@@ -373,11 +374,11 @@ impl CustomOp2 for ConvTranspose2dGemm {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let (g, cout) = (self.g, self.cin);
         let dy = dy.contiguous()?;
-        let dx = match x.track_op() {
+        let dx = match crate::wanted::needs_grad(x) {
             true => Some(dy.apply_op2_no_bwd(w, &ConvForward { g, cout })?),
             false => None,
         };
-        let dw = match w.track_op() {
+        let dw = match crate::wanted::needs_grad(w) {
             true => {
                 let op = ConvWeightGrad {
                     g,

@@ -2,7 +2,7 @@
 
 use sfda_core::{grad, Backend, Tensor, Var};
 
-use super::{dev, t, vals, var};
+use super::{dev, randn, t, vals, var};
 use crate::CandleBackend;
 
 #[test]
@@ -88,4 +88,49 @@ fn probe_job_runs_through_the_registry() {
         }
         other => panic!("unexpected output {other:?}"),
     }
+}
+
+/// The backward pass computes a variable's weight gradient only when it was
+/// asked for: inside a `grad` call, an unrequested variable is not needed,
+/// a requested one and any intermediate are; outside, everything tracked is.
+#[test]
+fn wanted_scope_decides_which_variables_need_gradients() {
+    use crate::wanted::{needs_grad, with_wanted};
+    let a = candle_core::Var::new(&[1f32, 2.0][..], &dev()).unwrap();
+    let b = candle_core::Var::new(&[3f32][..], &dev()).unwrap();
+    let mid = a.as_tensor().affine(2.0, 0.0).unwrap();
+    let constant = candle_core::Tensor::new(&[1f32][..], &dev()).unwrap();
+    with_wanted(&[a.as_tensor()], || {
+        assert!(needs_grad(a.as_tensor()));
+        assert!(!needs_grad(b.as_tensor()));
+        assert!(needs_grad(&mid));
+        assert!(!needs_grad(&constant));
+    });
+    assert!(needs_grad(b.as_tensor()), "the scope ends with the call");
+    let scoped = std::panic::AssertUnwindSafe(a.as_tensor());
+    let _ = std::panic::catch_unwind(|| with_wanted(&[*scoped], || panic!("inside")));
+    assert!(needs_grad(b.as_tensor()), "and also when the pass panics");
+}
+
+/// A convolution whose weight is not asked for still passes the right
+/// gradient to its input (the skipped weight gradient changes nothing else).
+#[test]
+fn conv_input_gradient_without_weight_gradient() {
+    let x = var(&randn(2 * 3 * 6 * 5, 1), &[2, 3, 6, 5]);
+    let w = var(&randn(4 * 3 * 3 * 3, 2), &[4, 3, 3, 3]);
+    let opts = sfda_core::Conv2dOpts {
+        padding: 1,
+        ..Default::default()
+    };
+    let loss = |x: &Var<CandleBackend>| {
+        let y = x.tensor().conv2d(&w.tensor(), None, opts).unwrap();
+        y.sqr().unwrap().sum_all().unwrap()
+    };
+    let both = grad(&loss(&x), &[&x, &w]).unwrap();
+    let only_x = grad(&loss(&x), &[&x]).unwrap();
+    assert_eq!(
+        vals(only_x[0].as_ref().unwrap()),
+        vals(both[0].as_ref().unwrap())
+    );
+    assert!(vals(both[1].as_ref().unwrap()).iter().any(|&v| v != 0.0));
 }

@@ -210,7 +210,14 @@ impl<B: Backend> Sfda<B> {
     /// target images (absent in transfer-only mode).
     pub fn student_step(&mut self, target: Option<&Tensor<B>>) -> Result<StepLosses> {
         let x = self.fakes()?.detach()?;
+        // The frozen teacher is only a target here (its input is detached):
+        // cut its outputs so no backend walks back through it.
         let t = self.models.teacher.forward(&x, ForwardOpts::EVAL)?;
+        let t = SegOutput {
+            logits: t.logits.detach()?,
+            features: t.features.detach()?,
+            bn_stats: t.bn_stats,
+        };
         let s = self.models.student.forward(&x, self.student_fake_opts())?;
         let mut values = Vec::new();
         let inputs = DistillInputs::new(&t, &s);

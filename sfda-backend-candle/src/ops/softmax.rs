@@ -70,9 +70,51 @@ fn over_slabs(
     out
 }
 
+/// Softmax or log-softmax of one contiguous row (`inner == 1`).
+fn forward_row(log: bool, x: &[f32], y: &mut [f32]) {
+    let m = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let mut sum = 0f64;
+    for (o, &v) in y.iter_mut().zip(x) {
+        let e = (v - m).exp();
+        sum += e as f64;
+        *o = e;
+    }
+    if log {
+        let l = sum.ln() as f32;
+        for (o, &v) in y.iter_mut().zip(x) {
+            *o = (v - m) - l;
+        }
+    } else {
+        let total = sum as f32;
+        for o in y.iter_mut() {
+            *o /= total;
+        }
+    }
+}
+
+/// The gradient of one contiguous row (`inner == 1`).
+fn backward_row(log: bool, dy: &[f32], y: &[f32], dx: &mut [f32]) {
+    let dot: f64 = if log {
+        dy.iter().map(|&g| g as f64).sum()
+    } else {
+        dy.iter().zip(y).map(|(&g, &p)| g as f64 * p as f64).sum()
+    };
+    let dot = dot as f32;
+    for ((o, &g), &p) in dx.iter_mut().zip(dy).zip(y) {
+        *o = if log {
+            g - p.exp() * dot
+        } else {
+            p * (g - dot)
+        };
+    }
+}
+
 /// Softmax (`log: false`) or log-softmax (`log: true`) of one `[d, inner]`
 /// slab `x` into `y`.
 fn forward_slab(s: Slabs, log: bool, x: &[f32], y: &mut [f32]) {
+    if s.inner == 1 {
+        return forward_row(log, x, y);
+    }
     let mut max = vec![f32::NEG_INFINITY; s.inner];
     for row in x.chunks(s.inner) {
         for (m, &v) in max.iter_mut().zip(row) {
@@ -106,6 +148,9 @@ fn forward_slab(s: Slabs, log: bool, x: &[f32], y: &mut [f32]) {
 
 /// The gradient of one slab from `dy` and the forward output `y`.
 fn backward_slab(s: Slabs, log: bool, dy: &[f32], y: &[f32], dx: &mut [f32]) {
+    if s.inner == 1 {
+        return backward_row(log, dy, y, dx);
+    }
     let mut dot = vec![0f64; s.inner];
     for (g, p) in dy.chunks(s.inner).zip(y.chunks(s.inner)) {
         for ((acc, &g), &p) in dot.iter_mut().zip(g).zip(p) {

@@ -9,7 +9,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
-use super::im2col::contiguous_f32;
+use super::storage::{contiguous_f32, pair_f32};
 
 /// `x > 0 ? x : slope·x`, or ReLU `max(x, 0)` when `slope` is `None`. NaN
 /// propagates as in PyTorch.
@@ -72,16 +72,7 @@ impl CustomOp2 for LeakyReluGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let dy = contiguous_f32(s1, l1, self.name())?;
-        let x = contiguous_f32(s2, l2, self.name())?;
-        if dy.len() != x.len() {
-            candle_core::bail!(
-                "{}: {} gradients for {} inputs",
-                self.name(),
-                dy.len(),
-                x.len()
-            )
-        }
+        let (dy, x) = pair_f32(self.name(), (s1, l1), (s2, l2))?;
         let dx: Vec<f32> = dy
             .iter()
             .zip(x)

@@ -19,7 +19,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Device, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::im2col::contiguous_f32;
+use super::storage::{contiguous_f32, pair_f32};
 
 /// `[B, C, H, W]` of a batch-norm input.
 #[derive(Debug, Clone, Copy)]
@@ -215,16 +215,7 @@ impl CustomOp3 for GradSums {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = Dims::of(l1.shape())?;
-        let dy = contiguous_f32(s1, l1, self.name())?;
-        let x = contiguous_f32(s2, l2, self.name())?;
-        if x.len() != dy.len() {
-            candle_core::bail!(
-                "{}: {} gradients for {} inputs",
-                self.name(),
-                dy.len(),
-                x.len()
-            )
-        }
+        let (dy, x) = pair_f32(self.name(), (s1, l1), (s2, l2))?;
         let (mean, _) = rows2(contiguous_f32(s3, l3, self.name())?, d.c, self.name())?;
         let sums = per_channel(d.c, |c| {
             let m = mean[c] as f64;
@@ -260,10 +251,9 @@ impl CustomOp3 for InputGrad {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = Dims::of(l1.shape())?;
-        let dy = contiguous_f32(s1, l1, self.name())?;
-        let x = contiguous_f32(s2, l2, self.name())?;
+        let (dy, x) = pair_f32(self.name(), (s1, l1), (s2, l2))?;
         let coef = contiguous_f32(s3, l3, self.name())?;
-        if x.len() != dy.len() || coef.len() != 4 * d.c {
+        if coef.len() != 4 * d.c {
             candle_core::bail!("{}: operands do not match {:?}", self.name(), l1.shape())
         }
         let (a, rest) = coef.split_at(d.c);

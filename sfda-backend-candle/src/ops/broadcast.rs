@@ -108,7 +108,7 @@ fn input<'a>(
     len: usize,
     op: &'static str,
 ) -> candle_core::Result<&'a [f32]> {
-    let data = super::im2col::contiguous_f32(s, l, op)?;
+    let data = super::storage::contiguous_f32(s, l, op)?;
     if data.len() != len {
         candle_core::bail!("{op}: expected {len} values, got {}", data.len())
     }

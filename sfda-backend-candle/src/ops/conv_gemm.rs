@@ -16,7 +16,8 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::im2col::{contiguous_f32, fold, sgemm, unfold, Mat, Windows};
+use super::im2col::{fold, sgemm, unfold, Mat, Windows};
+use super::storage::contiguous_f32;
 
 /// How many groups of whole images run in parallel, each on one thread with
 /// serial GEMMs and copies: one parallel region per op instead of one per
@@ -282,6 +283,37 @@ impl CustomOp2 for ConvWeightGrad {
     }
 }
 
+/// `(dx, dW)` of a convolution (`transposed: false`) or its transpose, each
+/// only when the backward pass needs it: `dx = dx_op(dy, W)`, and `dW` the
+/// weight gradient of the convolution with geometry `g` and `cout` output
+/// channels between its image and its output gradient, which are `(x, dy)`
+/// for a convolution and `(dy, x)` for a transposed one.
+fn conv_grads(
+    (x, w, dy): (&Tensor, &Tensor, &Tensor),
+    (g, cout): (Windows, usize),
+    dx_op: &impl CustomOp2,
+    transposed: bool,
+) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    let dy = dy.contiguous()?;
+    let dx = match crate::wanted::needs_grad(x) {
+        true => Some(dy.apply_op2_no_bwd(w, dx_op)?),
+        false => None,
+    };
+    let dw = match crate::wanted::needs_grad(w) {
+        true => {
+            let op = ConvWeightGrad {
+                g,
+                cout,
+                w_shape: w.shape().clone(),
+            };
+            let (image, out_grad) = if transposed { (&dy, x) } else { (x, &dy) };
+            Some(image.apply_op2_no_bwd(out_grad, &op)?)
+        }
+        false => None,
+    };
+    Ok((dx, dw))
+}
+
 /// A differentiable CPU convolution `(x, W) → y` (groups 1): forward,
 /// input gradient and weight gradient are each one GEMM per image.
 #[derive(Debug, Clone, Copy)]
@@ -316,24 +348,11 @@ impl CustomOp2 for Conv2dGemm {
         _y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (g, cout) = (self.g, self.cout);
-        let dy = dy.contiguous()?;
-        let dx = match crate::wanted::needs_grad(x) {
-            true => Some(dy.apply_op2_no_bwd(w, &ConvInputGrad { g, cout })?),
-            false => None,
+        let dx_op = ConvInputGrad {
+            g: self.g,
+            cout: self.cout,
         };
-        let dw = match crate::wanted::needs_grad(w) {
-            true => {
-                let op = ConvWeightGrad {
-                    g,
-                    cout,
-                    w_shape: w.shape().clone(),
-                };
-                Some(x.apply_op2_no_bwd(&dy, &op)?)
-            }
-            false => None,
-        };
-        Ok((dx, dw))
+        conv_grads((x, w, dy), (self.g, self.cout), &dx_op, false)
     }
 }
 
@@ -372,23 +391,10 @@ impl CustomOp2 for ConvTranspose2dGemm {
         _y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let (g, cout) = (self.g, self.cin);
-        let dy = dy.contiguous()?;
-        let dx = match crate::wanted::needs_grad(x) {
-            true => Some(dy.apply_op2_no_bwd(w, &ConvForward { g, cout })?),
-            false => None,
+        let dx_op = ConvForward {
+            g: self.g,
+            cout: self.cin,
         };
-        let dw = match crate::wanted::needs_grad(w) {
-            true => {
-                let op = ConvWeightGrad {
-                    g,
-                    cout,
-                    w_shape: w.shape().clone(),
-                };
-                Some(dy.apply_op2_no_bwd(x, &op)?)
-            }
-            false => None,
-        };
-        Ok((dx, dw))
+        conv_grads((x, w, dy), (self.g, self.cin), &dx_op, true)
     }
 }

@@ -8,8 +8,6 @@
 //! buffer `B` times smaller than a whole-batch matrix and lets the GEMM write
 //! straight into the `[B, C, H, W]` output, with no reordering copy.
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, Layout};
 use rayon::prelude::*;
 
 /// Geometry of a sliding-window unfold: image `[B, C, H, W]`, windows
@@ -86,21 +84,6 @@ fn for_each_chunk<T: Send>(
     } else {
         data.chunks_mut(len).enumerate().for_each(|(i, c)| f(i, c));
     }
-}
-
-/// The input as a contiguous `f32` slice, or an error naming the op.
-pub(crate) fn contiguous_f32<'a>(
-    storage: &'a CpuStorage,
-    layout: &Layout,
-    op: &'static str,
-) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(data) = storage else {
-        candle_core::bail!("{op}: only f32 is supported, got {:?}", storage.dtype())
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{op}: input must be contiguous")
-    };
-    Ok(&data[start..end])
 }
 
 /// Unfolds one image `[C, H, W]` into `cols [C·kh·kw, OH·OW]`, overwriting

@@ -14,3 +14,4 @@ pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod resize;
 pub(crate) mod softmax;
+pub(crate) mod storage;

@@ -16,7 +16,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::im2col::contiguous_f32;
+use super::storage::{contiguous_f32, pair_f32};
 
 /// `[outer, d, inner]` around dimension `dim` of `shape`.
 #[derive(Debug, Clone, Copy)]
@@ -215,16 +215,7 @@ impl CustomOp2 for SoftmaxGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let dy = contiguous_f32(s1, l1, self.name())?;
-        let y = contiguous_f32(s2, l2, self.name())?;
-        if dy.len() != y.len() {
-            candle_core::bail!(
-                "{}: {} gradients for {} values",
-                self.name(),
-                dy.len(),
-                y.len()
-            )
-        }
+        let (dy, y) = pair_f32(self.name(), (s1, l1), (s2, l2))?;
         let s = Slabs::of(l1.shape(), self.0.dim)?;
         let log = self.0.log;
         let dx = over_slabs(s, (dy, y), |g, p, o| backward_slab(s, log, g, p, o));

@@ -1,4 +1,5 @@
-//! conv2d, conv_transpose2d, max_pool2d and nearest resize against host
+//! conv2d, conv_transpose2d, max_pool2d, nearest resize and the fused
+//! BatchNorm against host
 //! references, with finite-difference gradients.
 
 use sfda_core::{grad, Conv2dOpts, ConvTranspose2dOpts, Error};
@@ -216,4 +217,48 @@ fn adaptive_pool_and_bilinear_defaults_work() {
         x.upsample_bilinear2d((10, 4)).unwrap().shape(),
         vec![2, 3, 10, 4]
     );
+}
+
+/// The fused training-mode BatchNorm gives the composed formula's output,
+/// detached statistics and gradients for `x`, `γ` and `β`.
+#[test]
+fn fused_batch_norm_matches_the_composed_formula() {
+    use crate::CandleBackend;
+    use sfda_core::tensor::backend::batch_norm_train_composed;
+    use sfda_core::Backend;
+
+    let shape = [3, 4, 5, 6];
+    let x = var(&randn(3 * 4 * 5 * 6, 80), &shape);
+    let gamma = var(&randn(4, 81), &[4]);
+    let beta = var(&randn(4, 82), &[4]);
+    let w = t(&randn(3 * 4 * 5 * 6, 83), &shape);
+    let run = |fused: bool| {
+        let (xi, gi, bi) = (x.tensor(), gamma.tensor(), beta.tensor());
+        let (y, mean, var) = if fused {
+            CandleBackend::batch_norm_train(xi.inner(), gi.inner(), bi.inner(), 1e-5)
+        } else {
+            batch_norm_train_composed::<CandleBackend>(xi.inner(), gi.inner(), bi.inner(), 1e-5)
+        }
+        .unwrap();
+        let y = super::T::wrap(y);
+        let loss = y.mul(&w).unwrap().sum_all().unwrap();
+        let g = grad(&loss, &[&x, &gamma, &beta]).unwrap();
+        let stats = [mean, var].map(|s| super::T::wrap(s));
+        assert!(
+            stats.iter().all(|s| !s.inner().track_op()),
+            "statistics are detached"
+        );
+        let mut out = vec![vals(&y), vals(&stats[0]), vals(&stats[1])];
+        out.extend(g.into_iter().map(|g| vals(&g.unwrap())));
+        out
+    };
+    let (fused, composed) = (run(true), run(false));
+    for (i, (a, b)) in fused.iter().zip(&composed).enumerate() {
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let diff = a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+        assert!(
+            diff <= 1e-5 * scale.max(1.0),
+            "output {i}: {diff} (scale {scale})"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! conv2d, conv_transpose2d, max_pool2d, nearest resize and the fused
-//! BatchNorm against host
-//! references, with finite-difference gradients.
+//! BatchNorm against host references and the composed formula, with
+//! finite-difference gradients.
 
 use sfda_core::{grad, Conv2dOpts, ConvTranspose2dOpts, Error};
 

@@ -243,7 +243,7 @@ fn fused_batch_norm_matches_the_composed_formula() {
         let y = super::T::wrap(y);
         let loss = y.mul(&w).unwrap().sum_all().unwrap();
         let g = grad(&loss, &[&x, &gamma, &beta]).unwrap();
-        let stats = [mean, var].map(|s| super::T::wrap(s));
+        let stats = [mean, var].map(super::T::wrap);
         assert!(
             stats.iter().all(|s| !s.inner().track_op()),
             "statistics are detached"

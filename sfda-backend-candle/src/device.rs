@@ -43,7 +43,7 @@ pub const ELEMWISE_THREADS_VAR: &str = "CANDLE_NUM_THREADS";
 pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     match spec {
         DeviceSpec::Cpu => {
-            serial_elementwise_by_default();
+            size_elementwise_pool();
             pin_matmul_threads();
             Ok(Device::Cpu)
         }
@@ -51,28 +51,36 @@ pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     }
 }
 
-/// Most cores for which element-wise ops default to the calling thread.
-const SERIAL_ELEMWISE_MAX_CORES: usize = 4;
+/// Cores per thread of candle's element-wise pool when the user did not
+/// size it.
+const CORES_PER_ELEMWISE_THREAD: usize = 4;
 
-/// Runs candle's element-wise CPU ops on the calling thread on machines with
-/// at most [`SERIAL_ELEMWISE_MAX_CORES`] cores, unless the user set
-/// [`ELEMWISE_THREADS_VAR`].
+/// The default size of candle's element-wise pool on a machine with `cores`
+/// cores: one thread per [`CORES_PER_ELEMWISE_THREAD`] cores, at least one
+/// (the calling thread alone).
 ///
 /// candle splits large element-wise ops over a pool whose caller waits for
-/// its workers by spinning, never parking. When the workers are descheduled
-/// (fewer free cores than threads: matmul's rayon pool, other processes) the
-/// caller burns its time slice waiting; on this project's 2-core reference
-/// machine a whole SFDA iteration ran several times slower with the pool
-/// than without it (`docs/performance.md`). Element-wise ops are memory
-/// bound, so the serial path loses little with few cores; matmul and the
-/// im2col copies stay parallel (rayon). On larger machines candle's own
-/// default (a pool as large as rayon's) is kept. Set the variable to choose
-/// either way. Takes effect only before candle's first parallel element-wise
-/// op, hence here, when the CPU device opens.
-fn serial_elementwise_by_default() {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores <= SERIAL_ELEMWISE_MAX_CORES && std::env::var_os(ELEMWISE_THREADS_VAR).is_none() {
-        std::env::set_var(ELEMWISE_THREADS_VAR, "1");
+/// its workers by spinning, never parking, and by default sizes it like
+/// rayon's pool, which runs the GEMMs and sfda's own parallel kernels. When
+/// the two pools together want more threads than there are cores, workers
+/// get descheduled and the caller burns its time slice waiting. Measured
+/// with `sfda bench --backend candle` (`docs/performance.md`): on the 2-core
+/// reference machine the pool made a whole SFDA iteration several times
+/// slower than running element-wise ops on the caller; on 16 cores a pool
+/// of 16 took 0.93–0.99 s per iteration, of 1 0.81 s and of 4 0.69–0.71 s.
+pub(crate) fn default_elementwise_threads(cores: usize) -> usize {
+    (cores / CORES_PER_ELEMWISE_THREAD).max(1)
+}
+
+/// Sizes candle's element-wise CPU pool with [`default_elementwise_threads`]
+/// unless the user set [`ELEMWISE_THREADS_VAR`]. Takes effect only before
+/// candle's first parallel element-wise op, hence here, when the CPU device
+/// opens.
+fn size_elementwise_pool() {
+    if std::env::var_os(ELEMWISE_THREADS_VAR).is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = default_elementwise_threads(cores);
+        std::env::set_var(ELEMWISE_THREADS_VAR, threads.to_string());
     }
 }
 

@@ -9,6 +9,7 @@
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 
+use super::parallel::{map1, map2};
 use super::storage::{contiguous_f32, pair_f32};
 
 /// `x > 0 ? x : slope·x`, or ReLU `max(x, 0)` when `slope` is `None`. NaN
@@ -48,7 +49,7 @@ impl CustomOp1 for LeakyRelu {
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(s, l, self.name())?;
-        let y: Vec<f32> = x.iter().map(|&v| self.value(v)).collect();
+        let y = map1(x, |v| self.value(v));
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
@@ -73,11 +74,7 @@ impl CustomOp2 for LeakyReluGrad {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (dy, x) = pair_f32(self.name(), (s1, l1), (s2, l2))?;
-        let dx: Vec<f32> = dy
-            .iter()
-            .zip(x)
-            .map(|(&g, &v)| g * self.0.slope_at(v))
-            .collect();
+        let dx = map2(dy, x, |g, v| g * self.0.slope_at(v));
         Ok((CpuStorage::F32(dx), l1.shape().clone()))
     }
 }

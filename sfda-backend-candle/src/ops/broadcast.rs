@@ -115,6 +115,65 @@ fn input<'a>(
     Ok(data)
 }
 
+/// [`SumTo`]'s kernel: every block added into its output run in block order.
+fn sum_to_serial(shapes: &Shapes, src: &[f32]) -> Vec<f32> {
+    let mut acc = vec![0f64; shapes.small_len()];
+    shapes.for_each_block(|big, small, len, kept| {
+        let block = &src[big..big + len];
+        if kept {
+            for (a, &v) in acc[small..small + len].iter_mut().zip(block) {
+                *a += v as f64;
+            }
+        } else {
+            acc[small] += block.iter().map(|&v| v as f64).sum::<f64>();
+        }
+    });
+    acc.into_iter().map(|v| v as f32).collect()
+}
+
+/// [`sum_to_serial`] with the output runs on rayon's pool: blocks are
+/// grouped by the run they add into, and each run takes its blocks in the
+/// same order as the serial kernel, so every output value is the same sum
+/// in the same order (bit-identical). Runs are one value wide when the
+/// innermost dimensions are reduced (a per-channel sum: one task per
+/// channel) and the kept innermost extent otherwise.
+fn sum_to_by_output(shapes: &Shapes, src: &[f32]) -> Vec<f32> {
+    use rayon::prelude::*;
+    // Every block has the same length and kind; `run` is the width of the
+    // output run a block adds into.
+    let (mut len, mut kept) = (1, true);
+    let mut blocks: Vec<(usize, usize)> = Vec::new(); // (big offset, small offset)
+    shapes.for_each_block(|big, small, l, k| {
+        (len, kept) = (l, k);
+        blocks.push((big, small));
+    });
+    let run = if kept { len.max(1) } else { 1 };
+    let mut by_run: Vec<Vec<usize>> = vec![Vec::new(); shapes.small_len() / run];
+    for (big, small) in blocks {
+        by_run[small / run].push(big);
+    }
+    let mut out = vec![0f32; shapes.small_len()];
+    out.par_chunks_mut(run)
+        .zip(by_run.par_iter())
+        .for_each(|(dst, bigs)| {
+            let mut acc = vec![0f64; run];
+            for &big in bigs {
+                let block = &src[big..big + len];
+                if kept {
+                    for (a, &v) in acc.iter_mut().zip(block) {
+                        *a += v as f64;
+                    }
+                } else {
+                    acc[0] += block.iter().map(|&v| v as f64).sum::<f64>();
+                }
+            }
+            for (d, a) in dst.iter_mut().zip(acc) {
+                *d = a as f32;
+            }
+        });
+    out
+}
+
 impl CustomOp1 for SumTo {
     fn name(&self) -> &'static str {
         "sum_to"
@@ -122,18 +181,11 @@ impl CustomOp1 for SumTo {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let src = input(s, l, self.0.big_len(), self.name())?;
-        let mut acc = vec![0f64; self.0.small_len()];
-        self.0.for_each_block(|big, small, len, kept| {
-            let block = &src[big..big + len];
-            if kept {
-                for (a, &v) in acc[small..small + len].iter_mut().zip(block) {
-                    *a += v as f64;
-                }
-            } else {
-                acc[small] += block.iter().map(|&v| v as f64).sum::<f64>();
-            }
-        });
-        let out = acc.into_iter().map(|v| v as f32).collect();
+        let out = if super::parallel::worth_splitting(src.len()) {
+            sum_to_by_output(&self.0, src)
+        } else {
+            sum_to_serial(&self.0, src)
+        };
         Ok((CpuStorage::F32(out), Shape::from(self.0.small.clone())))
     }
 

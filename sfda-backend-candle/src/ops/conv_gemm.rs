@@ -19,17 +19,35 @@ use rayon::prelude::*;
 use super::im2col::{fold, sgemm, unfold, Mat, Windows};
 use super::storage::contiguous_f32;
 
-/// How many groups of whole images run in parallel, each on one thread with
-/// serial GEMMs and copies: one parallel region per op instead of one per
-/// GEMM and copy, which on a few cores costs more than it gains. `1` (the
-/// batch is smaller than the thread count, or one thread) means images run
-/// one after the other with the parallelism inside each GEMM and copy.
-fn image_groups(b: usize) -> usize {
-    let threads = rayon::current_num_threads();
-    if threads > 1 && b >= threads {
-        threads
-    } else {
-        1
+/// How a batch shares rayon's threads: `groups` groups of whole images run
+/// in parallel, and each GEMM and copy inside a group is split over `inner`
+/// threads. One parallel region per op instead of one per GEMM and copy,
+/// which on a few cores costs more than it gains; and a batch smaller than
+/// the pool (8 images on 16 cores) still runs its images side by side, each
+/// GEMM on the threads left over, instead of one image at a time with every
+/// small per-image GEMM cut into as many pieces as the pool has threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Split {
+    /// Groups of whole images run in parallel (`1`: one after the other).
+    pub groups: usize,
+    /// Threads for each GEMM and copy inside a group (`1`: serial).
+    pub inner: usize,
+}
+
+impl Split {
+    /// The split of `b` images over a pool of `threads` threads.
+    pub(crate) fn of(b: usize, threads: usize) -> Split {
+        let threads = threads.max(1);
+        let groups = b.clamp(1, threads);
+        Split {
+            groups,
+            inner: threads / groups,
+        }
+    }
+
+    /// The split of `b` images over rayon's current pool.
+    fn current(b: usize) -> Split {
+        Split::of(b, rayon::current_num_threads())
     }
 }
 
@@ -45,26 +63,30 @@ fn column_buffer(g: &Windows) -> Vec<f32> {
     ]
 }
 
-/// Runs `f(input_image, output_image, column_buffer, inner_parallel)` for
+/// Runs `f(input_image, output_image, column_buffer, inner_threads)` for
 /// each image: output chunks are disjoint, so groups of images run in
 /// parallel without changing any result.
 fn per_image(
     g: &Windows,
     (input, in_len): (&[f32], usize),
     (output, out_len): (&mut [f32], usize),
-    f: impl Fn(&[f32], &mut [f32], &mut [f32], bool) -> candle_core::Result<()> + Sync,
+    f: impl Fn(&[f32], &mut [f32], &mut [f32], usize) -> candle_core::Result<()> + Sync,
 ) -> candle_core::Result<()> {
-    if image_groups(g.b) > 1 {
+    let split = Split::current(g.b);
+    if split.groups > 1 {
         input
             .par_chunks(in_len)
             .zip(output.par_chunks_mut(out_len))
-            .try_for_each_init(|| column_buffer(g), |cols, (i, o)| f(i, o, cols, false))
+            .try_for_each_init(
+                || column_buffer(g),
+                |cols, (i, o)| f(i, o, cols, split.inner),
+            )
     } else {
         let mut cols = column_buffer(g);
         input
             .chunks(in_len)
             .zip(output.chunks_mut(out_len))
-            .try_for_each(|(i, o)| f(i, o, &mut cols, true))
+            .try_for_each(|(i, o)| f(i, o, &mut cols, split.inner))
     }
 }
 
@@ -80,7 +102,7 @@ fn conv_forward(g: &Windows, cout: usize, x: &[f32], w: &[f32]) -> candle_core::
             let rhs = if g.pointwise() {
                 img
             } else {
-                unfold(g, img, cols, par);
+                unfold(g, img, cols, par > 1);
                 cols
             };
             let ops = (Mat::rows(w, k), Mat::rows(rhs, plane));
@@ -110,7 +132,7 @@ fn conv_input_grad(
                 return sgemm((k, plane, cout), img, false, ops, par);
             }
             sgemm((k, plane, cout), cols, false, ops, par)?;
-            fold(g, cols, img, par);
+            fold(g, cols, img, par > 1);
             Ok(())
         },
     )?;
@@ -123,7 +145,7 @@ fn weight_grad_run(
     cout: usize,
     (x, dy): (&[f32], &[f32]),
     dw: &mut [f32],
-    par: bool,
+    par: usize,
 ) -> candle_core::Result<()> {
     let (k, plane) = (g.rows(), g.plane());
     let mut cols = column_buffer(g);
@@ -135,7 +157,7 @@ fn weight_grad_run(
         let rhs = if g.pointwise() {
             img
         } else {
-            unfold(g, img, &mut cols, par);
+            unfold(g, img, &mut cols, par > 1);
             &cols
         };
         let ops = (Mat::rows(gy, plane), Mat::transposed(rhs, plane));
@@ -154,20 +176,20 @@ fn conv_weight_grad(
     x: &[f32],
     dy: &[f32],
 ) -> candle_core::Result<Vec<f32>> {
-    let groups = image_groups(g.b);
+    let split = Split::current(g.b);
     let mut dw = vec![0f32; cout * g.rows()];
-    if groups == 1 {
-        weight_grad_run(g, cout, (x, dy), &mut dw, true)?;
+    if split.groups == 1 {
+        weight_grad_run(g, cout, (x, dy), &mut dw, split.inner)?;
         return Ok(dw);
     }
-    let per_group = g.b.div_ceil(groups);
+    let per_group = g.b.div_ceil(split.groups);
     let (x_len, dy_len) = (per_group * g.image_len(), per_group * cout * g.plane());
     let partials = x
         .par_chunks(x_len)
         .zip(dy.par_chunks(dy_len))
         .map(|(xs, gys)| {
             let mut part = vec![0f32; dw.len()];
-            weight_grad_run(g, cout, (xs, gys), &mut part, false).map(|()| part)
+            weight_grad_run(g, cout, (xs, gys), &mut part, split.inner).map(|()| part)
         })
         .collect::<candle_core::Result<Vec<_>>>()?;
     for part in partials {

@@ -178,14 +178,14 @@ impl<'a> Mat<'a> {
 }
 
 /// `dst [m×n, row-major] = (accumulate ? dst : 0) + lhs [m×k] · rhs [k×n]`
-/// on the `gemm` crate (candle's own CPU matmul), on candle's matmul threads
-/// if `parallel`, else on the caller.
+/// on the `gemm` crate (candle's own CPU matmul), split over `threads` of
+/// rayon's pool (`0` or `1`: on the caller).
 pub(crate) fn sgemm(
     (m, n, k): (usize, usize, usize),
     dst: &mut [f32],
     accumulate: bool,
     (lhs, rhs): (Mat<'_>, Mat<'_>),
-    parallel: bool,
+    threads: usize,
 ) -> candle_core::Result<()> {
     if dst.len() < m * n || !lhs.covers(m, k) || !rhs.covers(k, n) {
         candle_core::bail!("sgemm: operands too small for {m}x{k} · {k}x{n}")
@@ -199,8 +199,7 @@ pub(crate) fn sgemm(
         }
         return Ok(());
     }
-    let threads = rayon::current_num_threads();
-    let parallelism = if parallel && threads > 1 {
+    let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

@@ -10,6 +10,7 @@ pub(crate) mod conv_gemm;
 pub(crate) mod elementwise;
 pub(crate) mod im2col;
 pub(crate) mod layout;
+pub(crate) mod parallel;
 pub(crate) mod pool;
 pub(crate) mod reduce;
 pub(crate) mod resize;

@@ -59,3 +59,13 @@ fn version_matches_the_locked_candle_core() {
         assert_eq!(v, crate::CANDLE_VERSION, "update CANDLE_VERSION");
     }
 }
+
+#[test]
+fn elementwise_pool_defaults_to_one_thread_per_four_cores() {
+    use crate::device::default_elementwise_threads;
+    let sizes: Vec<usize> = [1, 2, 4, 7, 8, 16, 64]
+        .into_iter()
+        .map(default_elementwise_threads)
+        .collect();
+    assert_eq!(sizes, [1, 1, 1, 1, 2, 4, 16]);
+}

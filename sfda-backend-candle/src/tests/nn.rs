@@ -88,6 +88,71 @@ fn conv_transpose2d_shape_values_and_gradients() {
 }
 
 #[test]
+fn conv_batch_split_over_threads() {
+    use crate::ops::conv_gemm::Split;
+    let s = |groups, inner| Split { groups, inner };
+    assert_eq!(Split::of(8, 1), s(1, 1)); // one thread: serial
+    assert_eq!(Split::of(1, 16), s(1, 16)); // one image: every thread in its GEMMs
+    assert_eq!(Split::of(8, 2), s(2, 1)); // batch ≥ pool: whole images per thread
+    assert_eq!(Split::of(8, 16), s(8, 2)); // batch < pool: images side by side
+    assert_eq!(Split::of(3, 16), s(3, 5));
+    assert_eq!(Split::of(0, 4), s(1, 4));
+    assert_eq!(Split::of(5, 0), s(1, 1));
+}
+
+/// Values and both gradients of a convolution and of a transposed one
+/// on a batch of 8 images, computed inside a rayon pool of `threads`.
+fn conv_results_on(threads: usize) -> Vec<Vec<f32>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let (xs, ws) = ([8, 3, 9, 7], [5, 3, 3, 3]);
+        let x = var(&randn(xs.iter().product(), 50), &xs);
+        let w = var(&randn(ws.iter().product(), 51), &ws);
+        let opts = Conv2dOpts {
+            stride: 2,
+            padding: 1,
+            dilation: 1,
+            groups: 1,
+        };
+        let y = x.tensor().conv2d(&w.tensor(), None, opts).unwrap();
+        let topts = ConvTranspose2dOpts {
+            stride: 2,
+            padding: 1,
+            output_padding: 1,
+        };
+        let wt = var(&randn(5 * 4 * 3 * 3, 52), &[5, 4, 3, 3]);
+        let z = y.conv_transpose2d(&wt.tensor(), None, topts).unwrap();
+        let r = t(&randn(z.elem_count(), 53), &z.shape());
+        let loss = z.mul(&r).unwrap().sum_all().unwrap();
+        let g = grad(&loss, &[&x, &w, &wt]).unwrap();
+        let mut out = vec![vals(&y), vals(&z)];
+        out.extend(g.iter().map(|g| vals(g.as_ref().unwrap())));
+        out
+    })
+}
+
+#[test]
+fn conv_results_do_not_depend_on_how_the_batch_is_split() {
+    // 1 thread: serial; 3: three image groups; 16: 8 groups of 2 threads.
+    let serial = conv_results_on(1);
+    for threads in [3, 16] {
+        let other = conv_results_on(threads);
+        for (name, (a, b)) in ["y", "z", "dx", "dw", "dwt"]
+            .iter()
+            .zip(serial.iter().zip(&other))
+        {
+            // Outputs and input gradients are per image; only the weight
+            // gradients sum partial batches in another order.
+            let tol = if name.starts_with("dw") { 1e-5 } else { 1e-6 };
+            assert_close(a, b, tol);
+        }
+    }
+}
+
+#[test]
 fn conv2d_rejects_bad_shapes_without_panicking() {
     let x = t(&[0.0; 4], &[1, 1, 2, 2]);
     let w = t(&[0.0; 9], &[1, 1, 3, 3]);

@@ -106,3 +106,57 @@ fn sum_all_keeps_gradient_of_0_dim() {
     assert_eq!(g.shape(), Vec::<usize>::new());
     assert_eq!(vals(g), [4.0]);
 }
+
+/// `x` summed to each of `smalls` by the backend's kernel, inside a rayon
+/// pool of `threads` threads.
+fn sums_on(threads: usize, x: &[f32], big: &[usize], smalls: &[Vec<usize>]) -> Vec<Vec<f32>> {
+    use crate::ops::broadcast::sum_keepdim;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let xt = candle_core::Tensor::from_slice(x, big, &super::dev()).unwrap();
+        smalls
+            .iter()
+            .map(|small| {
+                let dims: Vec<usize> = (0..big.len()).filter(|&d| small[d] == 1).collect();
+                let y = sum_keepdim(&xt, &dims).unwrap();
+                assert_eq!(y.dims(), &small[..]);
+                y.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn parallel_sums_are_bit_identical_to_serial_ones() {
+    // 2^17 values: long enough for the parallel kernel on 4+ threads.
+    let big = [8, 16, 32, 32];
+    let x = randn(big.iter().product(), 60);
+    let smalls = vec![
+        vec![1, 16, 1, 1],   // per channel: reduced innermost
+        vec![1, 16, 32, 32], // over the batch: kept innermost
+        vec![8, 1, 1, 32],   // mixed
+        vec![1, 1, 1, 1],    // everything
+    ];
+    let serial = sums_on(1, &x, &big, &smalls);
+    // Against a plain f64 sum, then bit for bit across pools.
+    let per_channel: Vec<f32> = (0..16)
+        .map(|c| {
+            let sum: f64 = (0..8)
+                .flat_map(|b| x[(b * 16 + c) * 1024..][..1024].iter())
+                .map(|&v| v as f64)
+                .sum();
+            sum as f32
+        })
+        .collect();
+    assert_close(&serial[0], &per_channel, 1e-6);
+    for threads in [4, 16] {
+        assert_eq!(
+            sums_on(threads, &x, &big, &smalls),
+            serial,
+            "{threads} threads"
+        );
+    }
+}

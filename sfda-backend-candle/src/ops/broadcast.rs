@@ -87,6 +87,39 @@ impl Shapes {
         self.big.iter().product()
     }
 
+    /// Every block as `(big_offset, small_offset)`, with the common block
+    /// length and kind (see [`Shapes::for_each_block`]).
+    fn blocks(&self) -> (Vec<(usize, usize)>, usize, bool) {
+        let (mut len, mut kept) = (1, true);
+        let mut blocks = Vec::new();
+        self.for_each_block(|big, small, l, k| {
+            (len, kept) = (l, k);
+            blocks.push((big, small));
+        });
+        (blocks, len, kept)
+    }
+
+    /// Calls `f(dst, big_offset, small_offset, kept)` for each block of a
+    /// `big`-shaped `out`, `dst` being the block's slice (blocks tile `out` in order). On
+    /// rayon's pool when the output is worth splitting; every block is
+    /// written by one call either way, so the result is the same.
+    fn fill_blocks(&self, out: &mut [f32], f: impl Fn(&mut [f32], usize, usize, bool) + Sync) {
+        use rayon::prelude::*;
+        if !super::parallel::worth_splitting(out.len()) {
+            return self.for_each_block(|big, small, len, kept| {
+                f(&mut out[big..big + len], big, small, kept)
+            });
+        }
+        let (blocks, len, kept) = self.blocks();
+        if len == 0 {
+            return;
+        }
+        out.par_chunks_mut(len)
+            .zip(blocks.par_iter())
+            .with_min_len(super::parallel::CHUNK_LEN.div_ceil(len))
+            .for_each(|(dst, &(big, small))| f(dst, big, small, kept));
+    }
+
     fn small_len(&self) -> usize {
         self.small.iter().product()
     }
@@ -141,12 +174,7 @@ fn sum_to_by_output(shapes: &Shapes, src: &[f32]) -> Vec<f32> {
     use rayon::prelude::*;
     // Every block has the same length and kind; `run` is the width of the
     // output run a block adds into.
-    let (mut len, mut kept) = (1, true);
-    let mut blocks: Vec<(usize, usize)> = Vec::new(); // (big offset, small offset)
-    shapes.for_each_block(|big, small, l, k| {
-        (len, kept) = (l, k);
-        blocks.push((big, small));
-    });
+    let (blocks, len, kept) = shapes.blocks();
     let run = if kept { len.max(1) } else { 1 };
     let mut by_run: Vec<Vec<usize>> = vec![Vec::new(); shapes.small_len() / run];
     for (big, small) in blocks {
@@ -207,10 +235,9 @@ impl CustomOp1 for BroadcastTo {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let src = input(s, l, self.0.small_len(), self.name())?;
         let mut out = vec![0f32; self.0.big_len()];
-        self.0.for_each_block(|big, small, len, kept| {
-            let dst = &mut out[big..big + len];
+        self.0.fill_blocks(&mut out, |dst, _, small, kept| {
             if kept {
-                dst.copy_from_slice(&src[small..small + len]);
+                dst.copy_from_slice(&src[small..small + dst.len()]);
             } else {
                 dst.fill(src[small]);
             }
@@ -335,10 +362,10 @@ struct FusedBroadcast {
 impl FusedBroadcast {
     /// The kernel for one operation: generic over it, so the per-element
     /// closure is inlined and the inner loops vectorise.
-    fn run(&self, a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> Vec<f32> {
+    fn run(&self, a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
         let mut out = vec![0f32; a.len()];
-        self.shapes.for_each_block(|big, small, len, kept| {
-            let dst = &mut out[big..big + len];
+        self.shapes.fill_blocks(&mut out, |dst, big, small, kept| {
+            let len = dst.len();
             let src = &a[big..big + len];
             if kept {
                 for ((d, &x), &y) in dst.iter_mut().zip(src).zip(&b[small..small + len]) {

@@ -15,7 +15,7 @@ const PARALLEL_MIN_LEN: usize = 1 << 16;
 
 /// Fewest elements per task: enough to amortise a task, few enough that a
 /// few tasks per thread balance the load.
-const CHUNK_LEN: usize = 1 << 14;
+pub(crate) const CHUNK_LEN: usize = 1 << 14;
 
 /// Fewest threads in rayon's pool for which these kernels split at all. On
 /// the 2-core reference machine splitting made a whole SFDA iteration 2–3 %

@@ -123,3 +123,48 @@ fn cmp_gives_f32_masks_and_broadcasts() {
     let g = grad(&y, &[&x]).unwrap();
     assert_eq!(vals(g[0].as_ref().unwrap()), [0.0, 0.0, 1.0]);
 }
+
+/// Fused broadcast arithmetic (both operand orders), a tracked broadcast
+/// and its gradient sum, inside a rayon pool of `threads` threads.
+fn broadcasts_on(threads: usize) -> Vec<Vec<f32>> {
+    use crate::ops::broadcast::{arith, broadcast_as, Arith};
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let dev = super::dev();
+        let (big, small) = ([8, 16, 32, 32], [1, 16, 1, 1]);
+        let a = candle_core::Tensor::from_vec(randn(8 * 16 * 1024, 70), &big[..], &dev).unwrap();
+        let b = candle_core::Tensor::from_vec(randn(16, 71), &small[..], &dev).unwrap();
+        let flat = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let mut out = Vec::new();
+        for op in [Arith::Add, Arith::Sub, Arith::Mul, Arith::Div] {
+            out.push(flat(&arith(&a, &b, op).unwrap()));
+            out.push(flat(&arith(&b, &a, op).unwrap()));
+        }
+        let v = candle_core::Var::from_vec(randn(16 * 32, 72), (1, 16, 1, 32), &dev).unwrap();
+        let wide = broadcast_as(v.as_tensor(), &big).unwrap();
+        out.push(flat(&wide));
+        let loss = wide.mul(&a).unwrap().sum_all().unwrap();
+        out.push(flat(loss.backward().unwrap().get(v.as_tensor()).unwrap()));
+        out
+    })
+}
+
+#[test]
+fn parallel_broadcast_kernels_are_bit_identical_to_serial_ones() {
+    let serial = broadcasts_on(1);
+    // a + b against the formula, then bit for bit across pools.
+    let a = randn(8 * 16 * 1024, 70);
+    let b = randn(16, 71);
+    let sum: Vec<f32> = a
+        .iter()
+        .enumerate()
+        .map(|(i, x)| x + b[(i / 1024) % 16])
+        .collect();
+    assert_eq!(serial[0], sum);
+    for threads in [4, 16] {
+        assert_eq!(broadcasts_on(threads), serial, "{threads} threads");
+    }
+}

@@ -98,15 +98,15 @@ fn conv_forward(g: &Windows, cout: usize, x: &[f32], w: &[f32]) -> candle_core::
         g,
         (x, g.image_len()),
         (&mut y, cout * plane),
-        |img, out, cols, par| {
+        |img, out, cols, threads| {
             let rhs = if g.pointwise() {
                 img
             } else {
-                unfold(g, img, cols, par > 1);
+                unfold(g, img, cols, threads > 1);
                 cols
             };
             let ops = (Mat::rows(w, k), Mat::rows(rhs, plane));
-            sgemm((cout, plane, k), out, false, ops, par)
+            sgemm((cout, plane, k), out, false, ops, threads)
         },
     )?;
     Ok(y)
@@ -126,13 +126,13 @@ fn conv_input_grad(
         g,
         (dy, cout * plane),
         (&mut dx, g.image_len()),
-        |gy, img, cols, par| {
+        |gy, img, cols, threads| {
             let ops = (Mat::transposed(w, k), Mat::rows(gy, plane));
             if g.pointwise() {
-                return sgemm((k, plane, cout), img, false, ops, par);
+                return sgemm((k, plane, cout), img, false, ops, threads);
             }
-            sgemm((k, plane, cout), cols, false, ops, par)?;
-            fold(g, cols, img, par > 1);
+            sgemm((k, plane, cout), cols, false, ops, threads)?;
+            fold(g, cols, img, threads > 1);
             Ok(())
         },
     )?;
@@ -145,7 +145,7 @@ fn weight_grad_run(
     cout: usize,
     (x, dy): (&[f32], &[f32]),
     dw: &mut [f32],
-    par: usize,
+    threads: usize,
 ) -> candle_core::Result<()> {
     let (k, plane) = (g.rows(), g.plane());
     let mut cols = column_buffer(g);
@@ -157,11 +157,11 @@ fn weight_grad_run(
         let rhs = if g.pointwise() {
             img
         } else {
-            unfold(g, img, &mut cols, par > 1);
+            unfold(g, img, &mut cols, threads > 1);
             &cols
         };
         let ops = (Mat::rows(gy, plane), Mat::transposed(rhs, plane));
-        sgemm((cout, k, plane), dw, i > 0, ops, par)?;
+        sgemm((cout, k, plane), dw, i > 0, ops, threads)?;
     }
     Ok(())
 }

@@ -159,6 +159,18 @@ pub struct AdaptConfig {
     pub checkpoint_every: usize,
     /// Evaluate on the target validation set every this many steps (0: only at the end).
     pub eval_every: usize,
+    /// Record diagnostics every this many steps, warm-up included (0:
+    /// never): the gradient norm each weighted term sends to the network
+    /// that moves (`g_gn_*`, `s_gn_*`), `L_BNS` per BN layer (mean and
+    /// variance parts, into `bns_layers.json` and `bns_layers.png`), the
+    /// teacher's mean max-probability on the fakes and the fakes' pixel
+    /// moments. Costs one extra backward pass per term on those steps.
+    pub diagnostics_every: usize,
+    /// A source estimate written by `sfda estimate-source` (its folder;
+    /// relative paths are relative to the config file): the generator starts
+    /// from it and the warm-up is skipped. It must have been made from the
+    /// same source checkpoint (checked by hash) with the same generator shape.
+    pub source_estimate: Option<String>,
     /// Plugin libraries to load (paths; relative ones are relative to the
     /// config file), in addition to `--plugin`.
     pub plugins: Vec<String>,
@@ -240,6 +252,8 @@ impl Default for AdaptConfig {
             },
             checkpoint_every: 100,
             eval_every: 0,
+            diagnostics_every: 10,
+            source_estimate: None,
             plugins: Vec::new(),
             extra_losses: Vec::new(),
             ranker: DEFAULT_RANKER.to_string(),
@@ -378,13 +392,20 @@ impl AdaptConfig {
             .collect()
     }
 
-    /// Generator warm-up steps the method runs (0 for the baselines).
+    /// Generator warm-up steps the method runs: 0 for the baselines, and 0
+    /// when `L_BNS` is off (the warm-up is source estimation by `L_BNS`
+    /// alone, see [`crate::algo::Sfda::warmup_step`]; the report says so).
     pub fn warmup_steps(&self) -> usize {
-        if self.method.is_baseline() {
+        if self.method.is_baseline() || !self.bns_on() {
             0
         } else {
             self.generator_warmup
         }
+    }
+
+    /// Whether `L_BNS` is part of the generator objective.
+    pub fn bns_on(&self) -> bool {
+        self.ablation.bns && self.weights.bns != 0.0
     }
 
     /// Student steps the method runs (0 for `source_only`).

@@ -9,7 +9,7 @@ use crate::algo::config::AdaptConfig;
 use crate::loss::{DistillInputs, DistillLoss};
 use crate::registry::{loss_names, make_loss};
 use crate::tensor::{Backend, Tensor};
-use crate::Result;
+use crate::{Error, Result};
 
 /// One distillation term and its two weights.
 pub struct WeightedLoss<B: Backend> {
@@ -70,6 +70,16 @@ pub fn distill_terms<B: Backend>(
             }
             _ => make_loss::<B>(&key, &extra.name, &extra.options)?,
         };
+        if loss.needs_student_target() && a.transfer_only {
+            return Err(Error::Config {
+                key,
+                msg: format!(
+                    "loss '{}' reads the student's output on target images, which \
+                     transfer-only mode (ablation.transfer_only) never computes",
+                    extra.name
+                ),
+            });
+        }
         out.push(WeightedLoss {
             loss,
             generator_weight: extra.generator_weight,
@@ -87,21 +97,45 @@ pub fn weighted_sum<B: Backend>(
     weight: impl Fn(&WeightedLoss<B>) -> f64,
     values: &mut Vec<(String, f32)>,
 ) -> Result<Option<Tensor<B>>> {
-    let mut total: Option<Tensor<B>> = None;
+    sum_terms(&weighted_terms(terms, inputs, weight, values)?)
+}
+
+/// Each term with a non-zero weight as `(name, weight·term)`, its unweighted
+/// value recorded (for logs) under its name. A term whose inputs are missing
+/// (a loss that needs the student's output on a target batch, without one)
+/// is an error naming the loss, never a silent skip.
+pub fn weighted_terms<B: Backend>(
+    terms: &[WeightedLoss<B>],
+    inputs: &DistillInputs<'_, B>,
+    weight: impl Fn(&WeightedLoss<B>) -> f64,
+    values: &mut Vec<(String, f32)>,
+) -> Result<Vec<(String, Tensor<B>)>> {
+    let mut out = Vec::new();
     for t in terms {
         let w = weight(t);
         if w == 0.0 {
             continue;
         }
         if t.loss.needs_student_target() && inputs.student_target.is_none() {
-            continue;
+            return Err(Error::msg(format!(
+                "distillation loss '{}' needs the student's output on a target batch and none                  was computed in this step",
+                t.loss.name()
+            )));
         }
         let v = t.loss.compute(inputs)?;
         values.push((t.loss.name().to_string(), v.to_scalar()?));
-        let wv = v.scale(w)?;
+        out.push((t.loss.name().to_string(), v.scale(w)?));
+    }
+    Ok(out)
+}
+
+/// The sum of weighted parts (`None` when there are none).
+pub fn sum_terms<B: Backend>(parts: &[(String, Tensor<B>)]) -> Result<Option<Tensor<B>>> {
+    let mut total: Option<Tensor<B>> = None;
+    for (_, v) in parts {
         total = Some(match total {
-            Some(acc) => acc.add(&wv)?,
-            None => wv,
+            Some(acc) => acc.add(v)?,
+            None => v.clone(),
         });
     }
     Ok(total)

@@ -7,6 +7,7 @@
 mod baselines;
 mod config;
 mod cursor;
+pub mod diagnostics;
 mod losses;
 mod method;
 mod models;
@@ -19,7 +20,7 @@ mod state;
 pub use baselines::{bn_affine_names, student_vars};
 pub use config::{Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize};
 pub use cursor::Cursor;
-pub use losses::{distill_terms, weighted_sum, LossResolver, WeightedLoss};
+pub use losses::{distill_terms, sum_terms, weighted_sum, weighted_terms, LossResolver, WeightedLoss};
 pub use method::{BaselineOptions, Method};
 pub use models::{fake_to_input, SfdaModels};
 pub use report::{AdaptReport, MethodScores};

@@ -9,9 +9,9 @@ use std::time::Instant;
 use crate::algo::config::{AdaptConfig, NetSize};
 use crate::algo::losses::{distill_terms, LossResolver};
 use crate::algo::models::SfdaModels;
-use crate::algo::pictures::{fake_grid, loss_curves};
+use crate::algo::pictures::{bns_layer_curves, fake_grid, loss_curves};
 use crate::algo::report::{AdaptReport, MethodScores};
-use crate::algo::sfda::Sfda;
+use crate::algo::sfda::{Sfda, StepLosses};
 use crate::algo::state::{load_run_state, load_tensors, save_run_state, save_tensors, RunState};
 use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
 use crate::data::{ClassSet, DataLoader};
@@ -240,10 +240,51 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
     Ok(state.log)
 }
 
+fn prefix_values(prefix: &str, values: StepLosses) -> StepLosses {
+    values
+        .into_iter()
+        .map(|(k, v)| (format!("{prefix}{k}"), v))
+        .collect()
+}
+
+/// The `train_log.json` record of one step (every value but the per-layer
+/// `L_BNS` parts) and, on diagnostic steps, the `bns_layers.json` record
+/// (`{"step", "layers": {name: {"mean", "var"}}}`).
+fn log_record(
+    step: i64,
+    values: &[(String, f32)],
+) -> (serde_json::Value, Option<serde_json::Value>) {
+    let mut rec = serde_json::json!({ "step": step });
+    let mut layers = serde_json::Map::new();
+    for (k, v) in values {
+        match k.split_once("bns/") {
+            Some((_, rest)) => {
+                if let Some((name, part)) = rest.rsplit_once('/') {
+                    let e = layers
+                        .entry(name.to_string())
+                        .or_insert_with(|| serde_json::json!({}));
+                    e[part] = serde_json::json!(v);
+                }
+            }
+            None => rec[k] = serde_json::json!(v),
+        }
+    }
+    let layers = (!layers.is_empty()).then(|| serde_json::json!({ "step": step, "layers": layers }));
+    (rec, layers)
+}
+
+/// The records of a JSON-array log (empty when it is missing or unreadable).
+fn read_records(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(&t).ok())
+        .unwrap_or_default()
+}
+
 fn loss_message(values: &[(String, f32)]) -> String {
     values
         .iter()
-        .filter(|(k, _)| !k.starts_with("time_"))
+        .filter(|(k, _)| !k.starts_with("time_") && !k.contains("gn_") && !k.contains("bns/"))
         .map(|(k, v)| format!("{k} {v:.3}"))
         .collect::<Vec<_>>()
         .join(" ")
@@ -293,21 +334,54 @@ pub fn run_adaptation<B: Backend>(
     let mut done_now = 0usize;
     let stop = |n: usize| inputs.stop_after.is_some_and(|s| n >= s);
     let mut last_values = Vec::new();
+    let bns_path = out.join("bns_layers.json");
+    let bns_records = if inputs.resume {
+        read_records(&bns_path)
+    } else {
+        Vec::new()
+    };
+    let mut bns_log = JsonLog::new(&bns_path, bns_records);
+    if run.cfg.method == crate::algo::Method::Sfda
+        && run.cfg.generator_warmup > 0
+        && warmup == 0
+        && run.warmup_done == 0
+        && run.iteration == 0
+    {
+        let note = "generator warm-up skipped: it estimates the source by L_BNS alone, which is off";
+        bar.println(note);
+        log.push(serde_json::json!({ "step": 0, "note": note }))?;
+    }
     while run.warmup_done < warmup && !stop(done_now) {
-        let v = run.warmup_step()?;
-        bar.set_message(format!("warm-up {}", loss_message(&v)));
+        let values = prefix_values("g_", run.warmup_step()?);
+        bar.set_message(format!("warm-up {}", loss_message(&values)));
         bar.inc(1);
         done_now += 1;
+        // Warm-up steps are logged with steps −warmup+1 … 0.
+        let step = run.warmup_done as i64 - warmup as i64;
+        let (rec, layers) = log_record(step, &values);
+        let mut rec = rec;
+        rec["phase"] = serde_json::json!("warmup");
+        log.push(rec)?;
+        if let Some(l) = layers {
+            bns_log.push(l)?;
+        }
+        if run.cfg.checkpoint_every > 0 && run.warmup_done % run.cfg.checkpoint_every == 0 {
+            save_state(run, &state_dir, log.records())?;
+        }
     }
     while run.iteration < iterations && !stop(done_now) {
         let values = run.iterate(inputs.target)?;
         bar.set_message(loss_message(&values));
         bar.inc(1);
         done_now += 1;
-        let mut rec = serde_json::json!({ "step": run.iteration });
-        for (k, v) in &values {
-            rec[k] = serde_json::json!(v);
+        let (mut rec, layers) = log_record(run.iteration as i64, &values);
+        if let Some(l) = layers {
+            bns_log.push(l)?;
         }
+        let values: Vec<(String, f32)> = values
+            .into_iter()
+            .filter(|(k, _)| !k.contains("bns/"))
+            .collect();
         last_values = values;
         let it = run.iteration;
         if run.cfg.eval_every > 0 && it % run.cfg.eval_every == 0 && it < run.cfg.iterations {
@@ -372,6 +446,9 @@ pub fn run_adaptation<B: Backend>(
         }
         if !log.records().is_empty() {
             loss_curves(log.records(), &out.join("loss_curves.png"))?;
+        }
+        if !bns_log.records().is_empty() {
+            bns_layer_curves(bns_log.records(), &out.join("bns_layers.png"))?;
         }
     }
     let report = AdaptReport {

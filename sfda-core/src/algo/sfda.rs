@@ -17,7 +17,8 @@ use std::time::Instant;
 use crate::algo::baselines::student_vars;
 use crate::algo::config::{AdaptConfig, FakeBn};
 use crate::algo::cursor::Cursor;
-use crate::algo::losses::{weighted_sum, WeightedLoss};
+use crate::algo::diagnostics::{bns_layers, bns_total, grad_norm, image_moments, mean_max_probability};
+use crate::algo::losses::{sum_terms, weighted_terms, WeightedLoss};
 use crate::algo::method::Method;
 use crate::algo::models::{fake_to_input, SfdaModels};
 use crate::data::DataLoader;
@@ -151,8 +152,9 @@ impl<B: Backend> Sfda<B> {
             && self.models.discriminator.is_some()
     }
 
-    /// A batch of fakes in the segmentation input space; `G` in train mode.
-    fn fakes(&mut self) -> Result<Tensor<B>> {
+    /// A batch of fakes: the generator's output in `[-1, 1]` and the same
+    /// images in the segmentation input space; `G` in train mode.
+    fn fakes(&mut self) -> Result<(Tensor<B>, Tensor<B>)> {
         let n = self.cfg.fake_batch_size;
         let z = Tensor::<B>::randn(
             &[n, self.cfg.latent_dim],
@@ -162,7 +164,8 @@ impl<B: Backend> Sfda<B> {
             &self.device,
         )?;
         let img = self.models.generator.forward(&z, true)?;
-        fake_to_input(&img, &self.models.source_meta.normalization)
+        let x = fake_to_input(&img, &self.models.source_meta.normalization)?;
+        Ok((img, x))
     }
 
     fn teacher_opts(&self) -> ForwardOpts {
@@ -171,11 +174,17 @@ impl<B: Backend> Sfda<B> {
             collect_bn_stats: self.terms.iter().any(|t| t.loss.needs_bn_stats()),
         }
     }
-    fn student_fake_opts(&self) -> ForwardOpts {
+    /// The student's BatchNorm mode on a fake batch. `update` is set in the
+    /// student step: in transfer-only mode the fakes are the only images the
+    /// student ever sees, so with [`FakeBn::Batch`] its running statistics
+    /// follow them (otherwise a fresh student would be evaluated with its
+    /// initial statistics, mean 0 and variance 1); with target data they
+    /// track the target batches only.
+    fn student_fake_opts(&self, update: bool) -> ForwardOpts {
         ForwardOpts {
             bn: match self.cfg.student_bn_on_fake {
                 FakeBn::Batch => BnMode::Train {
-                    update_running: false,
+                    update_running: update && self.cfg.ablation.transfer_only,
                 },
                 FakeBn::Running => BnMode::Eval,
             },
@@ -185,19 +194,26 @@ impl<B: Backend> Sfda<B> {
 
     /// Generator step (eq. 11). Returns the loss terms.
     pub fn generator_step(&mut self) -> Result<StepLosses> {
-        let x = self.fakes()?;
+        let (img, x) = self.fakes()?;
         let t = self.models.teacher.forward(&x, self.teacher_opts())?;
-        let s = self.models.student.forward(&x, self.student_fake_opts())?;
+        let s = self.models.student.forward(&x, self.student_fake_opts(false))?;
         let mut inputs = DistillInputs::new(&t, &s);
         if let Some(st) = &self.target_features {
             inputs = inputs.with_student_target(st);
         }
         let mut values = Vec::new();
-        let total = weighted_sum(&self.terms, &inputs, |w| w.generator_weight, &mut values)?
-            .ok_or_else(|| {
-                Error::msg("the generator objective is empty: enable BNS, MAE or DAD")
-            })?;
+        let parts = weighted_terms(&self.terms, &inputs, |w| w.generator_weight, &mut values)?;
+        let total = sum_terms(&parts)?.ok_or_else(|| {
+            Error::msg("the generator objective is empty: enable BNS, MAE or DAD")
+        })?;
         check_finite("generator", &total)?;
+        if self.diagnose_now() {
+            let vars = self.generator_opt.vars().to_vec();
+            for (name, part) in &parts {
+                values.push((format!("gn_{name}"), grad_norm(part, &vars)?));
+            }
+            self.push_fake_diagnostics(&img, &t, &mut values)?;
+        }
         let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
         let refs: Vec<&Var<B>> = vars.iter().collect();
         let grads = grad(&total, &refs)?;
@@ -209,7 +225,7 @@ impl<B: Backend> Sfda<B> {
     /// Student step (eq. 16 without `D`'s part). `target` is a batch of
     /// target images (absent in transfer-only mode).
     pub fn student_step(&mut self, target: Option<&Tensor<B>>) -> Result<StepLosses> {
-        let x = self.fakes()?.detach()?;
+        let x = self.fakes()?.1.detach()?;
         // The frozen teacher is only a target here (its input is detached):
         // cut its outputs so no backend walks back through it.
         let t = self.models.teacher.forward(&x, ForwardOpts::EVAL)?;
@@ -218,29 +234,22 @@ impl<B: Backend> Sfda<B> {
             features: t.features.detach()?,
             bn_stats: t.bn_stats,
         };
-        let s = self.models.student.forward(&x, self.student_fake_opts())?;
+        let s = self.models.student.forward(&x, self.student_fake_opts(true))?;
         let mut values = Vec::new();
         let inputs = DistillInputs::new(&t, &s);
-        let mut total = weighted_sum(&self.terms, &inputs, |w| w.student_weight, &mut values)?;
-        let add = |v: Tensor<B>, total: &mut Option<Tensor<B>>| -> Result<()> {
-            *total = Some(match total.take() {
-                Some(acc) => acc.add(&v)?,
-                None => v,
-            });
-            Ok(())
-        };
+        let mut parts = weighted_terms(&self.terms, &inputs, |w| w.student_weight, &mut values)?;
         if let (Some(xt), true) = (target, self.uses_target()) {
             let st = self.models.student.forward(xt, ForwardOpts::TRAIN)?;
             let w = self.cfg.weights;
             if w.target != 0.0 {
                 let tar = maxsquare_loss(&st.logits, &self.cfg.maxsquare)?; // eq. 2
                 values.push(("tar".into(), tar.to_scalar()?));
-                add(tar.scale(w.target)?, &mut total)?;
+                parts.push(("tar".into(), tar.scale(w.target)?));
             }
             if self.uses_ipsm() && w.gamma != 0.0 {
                 let adv = self.fool_term(&st.logits)?; // eq. 15/16, T's side
                 values.push(("adv".into(), adv.to_scalar()?));
-                add(adv.scale(w.gamma)?, &mut total)?;
+                parts.push(("adv".into(), adv.scale(w.gamma)?));
             }
             self.target_logits = Some(st.logits.detach()?);
             self.target_features = Some(SegOutput {
@@ -249,8 +258,14 @@ impl<B: Backend> Sfda<B> {
                 bn_stats: Vec::new(),
             });
         }
-        let total = total.ok_or_else(|| Error::msg("the student objective is empty"))?;
+        let total = sum_terms(&parts)?.ok_or_else(|| Error::msg("the student objective is empty"))?;
         check_finite("student", &total)?;
+        if self.diagnose_now() {
+            let vars = self.student_opt.vars().to_vec();
+            for (name, part) in &parts {
+                values.push((format!("gn_{name}"), grad_norm(part, &vars)?));
+            }
+        }
         self.student_opt.set_lr(self.student_lr.lr(self.iteration));
         let vars: Vec<Var<B>> = self.student_opt.vars().to_vec();
         let refs: Vec<&Var<B>> = vars.iter().collect();
@@ -298,11 +313,79 @@ impl<B: Backend> Sfda<B> {
         Ok(vec![("d".into(), loss.to_scalar()?)])
     }
 
-    /// One generator warm-up step (generator only; no student update).
+    /// One generator warm-up step: **source estimation**, `min_G L_BNS`
+    /// (eq. 4) alone, with only the frozen teacher involved. The adversarial
+    /// terms of eq. 11 (`−α·L_MAE − β·L_DAD^ss + τ·L_DAD^st`) need a student
+    /// worth attacking and a target batch; they start with the student
+    /// steps. (Our rule: the paper has no warm-up. A warm-up without `L_BNS`
+    /// has no objective, so [`AdaptConfig::warmup_steps`] is 0 then.)
     pub fn warmup_step(&mut self) -> Result<StepLosses> {
-        let v = self.generator_step()?;
+        let (img, x) = self.fakes()?;
+        let t = self.models.teacher.forward(
+            &x,
+            ForwardOpts {
+                bn: BnMode::Eval,
+                collect_bn_stats: true,
+            },
+        )?;
+        let bns = self
+            .terms
+            .iter()
+            .find(|t| t.loss.name() == "bns")
+            .ok_or_else(|| {
+                Error::msg("the generator warm-up estimates the source with L_BNS, which is off")
+            })?;
+        // The student is not read; its output is only there to fill the inputs.
+        let inputs = DistillInputs::new(&t, &t);
+        let total = bns.loss.compute(&inputs)?.scale(bns.generator_weight)?;
+        check_finite("generator", &total)?;
+        let mut values = vec![("bns".to_string(), total.to_scalar()?)];
+        if self.diagnose_now() {
+            let vars = self.generator_opt.vars().to_vec();
+            values.push(("gn_bns".into(), grad_norm(&total, &vars)?));
+            self.push_fake_diagnostics(&img, &t, &mut values)?;
+        }
+        let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
+        let refs: Vec<&Var<B>> = vars.iter().collect();
+        let grads = grad(&total, &refs)?;
+        self.generator_opt.step(&grads)?;
+        values.push(("total".into(), total.to_scalar()?));
         self.warmup_done += 1;
-        Ok(v)
+        Ok(values)
+    }
+
+    /// Whether this step records the diagnostics of
+    /// [`AdaptConfig::diagnostics_every`] (counted over warm-up and student
+    /// steps together).
+    fn diagnose_now(&self) -> bool {
+        let every = self.cfg.diagnostics_every;
+        every > 0 && (self.warmup_done + self.iteration) % every == 0
+    }
+
+    /// Teacher confidence, fake-image moments and per-layer `L_BNS` of one
+    /// fake batch (`bns/<layer>/mean|var`; see `algo::diagnostics`).
+    fn push_fake_diagnostics(
+        &self,
+        img: &Tensor<B>,
+        teacher: &SegOutput<B>,
+        values: &mut StepLosses,
+    ) -> Result<()> {
+        values.push((
+            "teacher_conf".into(),
+            mean_max_probability(&teacher.logits)?,
+        ));
+        let (m, s) = image_moments(img)?;
+        values.push(("fake_mean".into(), m));
+        values.push(("fake_std".into(), s));
+        if !teacher.bn_stats.is_empty() {
+            let layers = bns_layers(&teacher.bn_stats)?;
+            values.push(("bns_eq4".into(), bns_total(&layers)));
+            for l in layers {
+                values.push((format!("bns/{}/mean", l.name), l.mean));
+                values.push((format!("bns/{}/var", l.name), l.var));
+            }
+        }
+        Ok(())
     }
 
     /// One full iteration: generator step(s) when due, the student step on

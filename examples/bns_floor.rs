@@ -12,8 +12,10 @@ use std::sync::Arc;
 use sfda_backend_tch::TchBackend as B;
 use sfda_core::algo::fake_to_input;
 use sfda_core::checkpoint::load_seg_model;
-use sfda_core::data::{DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec, Transform};
-use sfda_core::model::{BnStat, ForwardOpts, Generator, BnMode};
+use sfda_core::data::{
+    DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec, Transform,
+};
+use sfda_core::model::{BnMode, BnStat, ForwardOpts, Generator};
 use sfda_core::net::{DcganGenerator, GeneratorConfig};
 use sfda_core::nn::VarStore;
 use sfda_core::optim::{Adam, AdamConfig, Optimizer};
@@ -23,8 +25,18 @@ use sfda_core::{grad, Backend, DeviceSpec, Result, SeedRng, Tensor, Var};
 fn breakdown(stats: &[BnStat<B>]) -> Result<Vec<(String, f32, f32, f32)>> {
     let mut out = Vec::new();
     for s in stats {
-        let m = s.batch_mean.sub(&s.running_mean)?.sqr()?.sum_all()?.to_scalar()?;
-        let v = s.batch_var.sub(&s.running_var)?.sqr()?.sum_all()?.to_scalar()?;
+        let m = s
+            .batch_mean
+            .sub(&s.running_mean)?
+            .sqr()?
+            .sum_all()?
+            .to_scalar()?;
+        let v = s
+            .batch_var
+            .sub(&s.running_var)?
+            .sqr()?
+            .sum_all()?
+            .to_scalar()?;
         let rv = s.running_var.mean_all()?.to_scalar()?;
         out.push((s.name.clone(), m, v, rv));
     }
@@ -34,7 +46,12 @@ fn breakdown(stats: &[BnStat<B>]) -> Result<Vec<(String, f32, f32, f32)>> {
 fn print(label: &str, b: &[(String, f32, f32, f32)]) {
     let tm: f32 = b.iter().map(|x| x.1).sum();
     let tv: f32 = b.iter().map(|x| x.2).sum();
-    println!("== {label}: total {:.3} (mean {:.3}, var {:.3})", tm + tv, tm, tv);
+    println!(
+        "== {label}: total {:.3} (mean {:.3}, var {:.3})",
+        tm + tv,
+        tm,
+        tv
+    );
     for (n, m, v, rv) in b {
         println!("  {n:<40} mean {m:>9.3} var {v:>9.3}  (running var avg {rv:.3})");
     }
@@ -78,7 +95,12 @@ fn main() -> Result<()> {
         channels,
     };
     let g = DcganGenerator::new(&gvs.root(), &gcfg)?;
-    let vars: Vec<Var<B>> = g.named_vars().into_iter().filter(|v| v.trainable).map(|v| v.var).collect();
+    let vars: Vec<Var<B>> = g
+        .named_vars()
+        .into_iter()
+        .filter(|v| v.trainable)
+        .map(|v| v.var)
+        .collect();
     let mut opt = Adam::new(
         vars.clone(),
         AdamConfig {
@@ -95,13 +117,24 @@ fn main() -> Result<()> {
         let t = teacher.forward(&x, opts)?;
         let mut total: Option<Tensor<B>> = None;
         for s in &t.bn_stats {
-            let l = s.batch_mean.sub(&s.running_mean)?.sqr()?.sum_all()?
+            let l = s
+                .batch_mean
+                .sub(&s.running_mean)?
+                .sqr()?
+                .sum_all()?
                 .add(&s.batch_var.sub(&s.running_var)?.sqr()?.sum_all()?)?;
-            total = Some(match total { None => l, Some(a) => a.add(&l)? });
+            total = Some(match total {
+                None => l,
+                Some(a) => a.add(&l)?,
+            });
         }
         let total = total.unwrap();
         if step % 50 == 0 {
-            println!("step {step} bns {:.3} ({:.1}s)", total.to_scalar()?, t0.elapsed().as_secs_f32());
+            println!(
+                "step {step} bns {:.3} ({:.1}s)",
+                total.to_scalar()?,
+                t0.elapsed().as_secs_f32()
+            );
         }
         if step == steps {
             print("fakes", &breakdown(&t.bn_stats)?);

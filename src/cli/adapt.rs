@@ -26,6 +26,11 @@ pub struct AdaptArgs {
     /// Config file (TOML); default: the paper's settings.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Start the generator from this source estimate (`sfda estimate-source
+    /// --out DIR`) and skip the warm-up; overrides the config's
+    /// `source_estimate`.
+    #[arg(long)]
+    source_estimate: Option<PathBuf>,
     /// Override the number of iterations.
     #[arg(long)]
     iterations: Option<usize>,
@@ -60,8 +65,15 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
     if let Some(s) = a.seed {
         cfg.seed = s;
     }
-    cfg.validate()?;
     let config_dir = a.config.as_deref().and_then(|p| p.parent());
+    if let Some(p) = &a.source_estimate {
+        cfg.source_estimate = Some(p.display().to_string());
+    } else if let (Some(p), Some(dir)) = (cfg.source_estimate.clone(), config_dir) {
+        if std::path::Path::new(&p).is_relative() {
+            cfg.source_estimate = Some(dir.join(p).display().to_string());
+        }
+    }
+    cfg.validate()?;
     a.backend.plugins.load(&cfg.plugin_paths(config_dir))?;
     let spec = |s: &String, split: &str| DataSpec::parse(s, a.layout.as_deref(), Some(split));
     let job = Job::Adapt(AdaptJob {

@@ -6,6 +6,7 @@ mod bench;
 mod common;
 mod data;
 mod demo;
+mod estimate;
 mod eval;
 mod experiment;
 mod plugins;
@@ -31,6 +32,9 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Source-free adaptation of a source checkpoint to target images.
     Adapt(adapt::AdaptArgs),
+    /// Train the generator once on the source model's BatchNorm statistics
+    /// (source estimation) and save it for later `adapt` runs.
+    EstimateSource(estimate::EstimateArgs),
     /// Train a source model on labelled data.
     TrainSource(train::TrainSourceArgs),
     /// Evaluate a checkpoint on labelled data (per-class IoU, mIoU, PA, mPA).
@@ -57,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Demo(a) => demo::run(a),
         Command::Adapt(a) => adapt::run(a),
+        Command::EstimateSource(a) => estimate::run(a),
         Command::TrainSource(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Experiment(a) => experiment::run(a),

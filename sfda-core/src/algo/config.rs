@@ -145,7 +145,7 @@ pub struct AdaptConfig {
     /// MaxSquare (`L_TAR`, eq. 2) options.
     pub maxsquare: MaxSquareOptions,
     /// Options of the built-in distillation losses, by name
-    /// (`[losses.dad_ss] feature_scale = ...`); see `sfda_core::loss`.
+    /// (`[losses.dad_ss] scale = ...`); see `sfda_core::loss`.
     pub losses: toml::Table,
     /// Student optimizer (paper: SGD Nesterov, lr 2.5e-4, momentum 0.9, wd 1e-4).
     pub student_optim: SgdConfig,

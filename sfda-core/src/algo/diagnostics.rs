@@ -72,7 +72,11 @@ pub fn mean_max_probability<B: Backend>(logits: &Tensor<B>) -> Result<f32> {
 pub fn image_moments<B: Backend>(img: &Tensor<B>) -> Result<(f32, f32)> {
     let x = img.detach()?;
     let mean = x.mean_all()?.to_scalar()?;
-    let var = x.add_scalar(-(mean as f64))?.sqr()?.mean_all()?.to_scalar()?;
+    let var = x
+        .add_scalar(-(mean as f64))?
+        .sqr()?
+        .mean_all()?
+        .to_scalar()?;
     Ok((mean, var.max(0.0).sqrt()))
 }
 

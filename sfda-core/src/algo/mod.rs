@@ -8,6 +8,7 @@ mod baselines;
 mod config;
 mod cursor;
 pub mod diagnostics;
+pub mod estimate;
 mod losses;
 mod method;
 mod models;
@@ -20,13 +21,19 @@ mod state;
 pub use baselines::{bn_affine_names, student_vars};
 pub use config::{Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize};
 pub use cursor::Cursor;
-pub use losses::{distill_terms, sum_terms, weighted_sum, weighted_terms, LossResolver, WeightedLoss};
+pub use estimate::{estimate_source, EstimateInputs, EstimateMeta, EstimateSummary};
+pub use losses::{
+    distill_terms, sum_terms, weighted_sum, weighted_terms, LossResolver, WeightedLoss,
+};
 pub use method::{BaselineOptions, Method};
 pub use models::{fake_to_input, SfdaModels};
 pub use report::{AdaptReport, MethodScores};
 pub use run::{build_run, method_name, run_adaptation, AdaptInputs, AdaptSummary};
 pub use sfda::{Sfda, StepLosses};
-pub use state::{load_run_state, load_tensors, save_run_state, save_tensors, RunState};
+pub use state::{
+    load_run_state, load_tensors, save_run_state, save_tensors, save_tensors_with_metadata,
+    RunState,
+};
 
 /// `name value` pairs joined for logs and reports.
 pub fn run_loss_line(values: &[(String, f32)]) -> String {

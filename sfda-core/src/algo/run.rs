@@ -16,9 +16,7 @@ use crate::algo::state::{load_run_state, load_tensors, save_run_state, save_tens
 use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
 use crate::data::{ClassSet, DataLoader};
 use crate::model::NamedVar;
-use crate::net::{
-    build_seg_model, DcganGenerator, DiscriminatorConfig, GeneratorConfig, PatchDiscriminator,
-};
+use crate::net::{build_seg_model, DcganGenerator, DiscriminatorConfig, PatchDiscriminator};
 use crate::nn::VarStore;
 use crate::optim::Optimizer;
 use crate::rng::SeedRng;
@@ -45,12 +43,7 @@ pub fn build_run<B: Backend>(
     } else {
         load_seg_model::<B>(source, &svs.root())?.0
     };
-    let (h, w) = (cfg.fake_size[0], cfg.fake_size[1]);
-    let mut gcfg = match cfg.net_size {
-        NetSize::Paper => GeneratorConfig::paper((h, w)),
-        NetSize::Mini => GeneratorConfig::mini((h, w)),
-    };
-    gcfg.latent_dim = cfg.latent_dim;
+    let gcfg = crate::algo::estimate::generator_config(cfg);
     let gvs = VarStore::<B>::new(dev.clone(), seed("generator"));
     let generator = Box::new(DcganGenerator::new(&gvs.root(), &gcfg)?);
     let discriminator: Option<Box<dyn crate::model::Discriminator<B>>> =
@@ -72,7 +65,7 @@ pub fn build_run<B: Backend>(
         discriminator,
         source_meta: meta,
     };
-    Sfda::new(
+    let mut run = Sfda::new(
         cfg.clone(),
         models,
         terms,
@@ -81,7 +74,11 @@ pub fn build_run<B: Backend>(
             &toml::Value::Table(cfg.ranker_options.clone()),
         )?,
         dev.clone(),
-    )
+    )?;
+    if let Some(p) = &cfg.source_estimate {
+        crate::algo::estimate::apply_estimate(&mut run, Path::new(p), source)?;
+    }
+    Ok(run)
 }
 
 /// Data and output of [`run_adaptation`].
@@ -250,7 +247,7 @@ fn prefix_values(prefix: &str, values: StepLosses) -> StepLosses {
 /// The `train_log.json` record of one step (every value but the per-layer
 /// `L_BNS` parts) and, on diagnostic steps, the `bns_layers.json` record
 /// (`{"step", "layers": {name: {"mean", "var"}}}`).
-fn log_record(
+pub(crate) fn log_record(
     step: i64,
     values: &[(String, f32)],
 ) -> (serde_json::Value, Option<serde_json::Value>) {
@@ -269,7 +266,8 @@ fn log_record(
             None => rec[k] = serde_json::json!(v),
         }
     }
-    let layers = (!layers.is_empty()).then(|| serde_json::json!({ "step": step, "layers": layers }));
+    let layers =
+        (!layers.is_empty()).then(|| serde_json::json!({ "step": step, "layers": layers }));
     (rec, layers)
 }
 
@@ -347,7 +345,8 @@ pub fn run_adaptation<B: Backend>(
         && run.warmup_done == 0
         && run.iteration == 0
     {
-        let note = "generator warm-up skipped: it estimates the source by L_BNS alone, which is off";
+        let note =
+            "generator warm-up skipped: it estimates the source by L_BNS alone, which is off";
         bar.println(note);
         log.push(serde_json::json!({ "step": 0, "note": note }))?;
     }
@@ -358,8 +357,7 @@ pub fn run_adaptation<B: Backend>(
         done_now += 1;
         // Warm-up steps are logged with steps −warmup+1 … 0.
         let step = run.warmup_done as i64 - warmup as i64;
-        let (rec, layers) = log_record(step, &values);
-        let mut rec = rec;
+        let (mut rec, layers) = log_record(step, &values);
         rec["phase"] = serde_json::json!("warmup");
         log.push(rec)?;
         if let Some(l) = layers {

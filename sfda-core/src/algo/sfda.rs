@@ -17,7 +17,9 @@ use std::time::Instant;
 use crate::algo::baselines::student_vars;
 use crate::algo::config::{AdaptConfig, FakeBn};
 use crate::algo::cursor::Cursor;
-use crate::algo::diagnostics::{bns_layers, bns_total, grad_norm, image_moments, mean_max_probability};
+use crate::algo::diagnostics::{
+    bns_layers, bns_total, grad_norm, image_moments, mean_max_probability,
+};
 use crate::algo::losses::{sum_terms, weighted_terms, WeightedLoss};
 use crate::algo::method::Method;
 use crate::algo::models::{fake_to_input, SfdaModels};
@@ -196,7 +198,10 @@ impl<B: Backend> Sfda<B> {
     pub fn generator_step(&mut self) -> Result<StepLosses> {
         let (img, x) = self.fakes()?;
         let t = self.models.teacher.forward(&x, self.teacher_opts())?;
-        let s = self.models.student.forward(&x, self.student_fake_opts(false))?;
+        let s = self
+            .models
+            .student
+            .forward(&x, self.student_fake_opts(false))?;
         let mut inputs = DistillInputs::new(&t, &s);
         if let Some(st) = &self.target_features {
             inputs = inputs.with_student_target(st);
@@ -234,7 +239,10 @@ impl<B: Backend> Sfda<B> {
             features: t.features.detach()?,
             bn_stats: t.bn_stats,
         };
-        let s = self.models.student.forward(&x, self.student_fake_opts(true))?;
+        let s = self
+            .models
+            .student
+            .forward(&x, self.student_fake_opts(true))?;
         let mut values = Vec::new();
         let inputs = DistillInputs::new(&t, &s);
         let mut parts = weighted_terms(&self.terms, &inputs, |w| w.student_weight, &mut values)?;
@@ -258,7 +266,8 @@ impl<B: Backend> Sfda<B> {
                 bn_stats: Vec::new(),
             });
         }
-        let total = sum_terms(&parts)?.ok_or_else(|| Error::msg("the student objective is empty"))?;
+        let total =
+            sum_terms(&parts)?.ok_or_else(|| Error::msg("the student objective is empty"))?;
         check_finite("student", &total)?;
         if self.diagnose_now() {
             let vars = self.student_opt.vars().to_vec();

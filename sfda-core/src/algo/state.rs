@@ -36,6 +36,16 @@ pub struct RunState {
 
 /// Writes named tensors to a safetensors file atomically.
 pub fn save_tensors<B: Backend>(path: &Path, tensors: &[(String, Tensor<B>)]) -> Result<()> {
+    save_tensors_with_metadata(path, tensors, None)
+}
+
+/// [`save_tensors`] with string metadata in the file's header, so tensors
+/// and the scalars that describe them commit in one atomic rename.
+pub fn save_tensors_with_metadata<B: Backend>(
+    path: &Path,
+    tensors: &[(String, Tensor<B>)],
+    metadata: Option<HashMap<String, String>>,
+) -> Result<()> {
     let mut host = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
         let bytes: Vec<u8> = t
@@ -55,11 +65,9 @@ pub fn save_tensors<B: Backend>(path: &Path, tensors: &[(String, Tensor<B>)]) ->
             })?;
         views.push((name.as_str(), v));
     }
-    let bytes = safetensors::serialize(views, None::<HashMap<String, String>>).map_err(|e| {
-        Error::Checkpoint {
-            path: path.into(),
-            msg: e.to_string(),
-        }
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| Error::Checkpoint {
+        path: path.into(),
+        msg: e.to_string(),
     })?;
     write_atomic(path, &bytes)
 }

@@ -7,6 +7,7 @@ mod bench;
 mod compare;
 mod data_spec;
 mod demo;
+mod estimate;
 mod eval;
 mod predict;
 mod probe;
@@ -17,6 +18,7 @@ pub use bench::{BenchJob, BenchResult};
 pub use compare::{CompareJob, CompareRow};
 pub use data_spec::DataSpec;
 pub use demo::{cached_source_model, DemoJob, DemoSummary, SourceModelSpec, DEMO_PRESET};
+pub use estimate::EstimateJob;
 pub use eval::EvalJob;
 pub use predict::PredictJob;
 pub use train_source::TrainSourceJob;
@@ -42,6 +44,8 @@ pub enum Job {
     Predict(PredictJob),
     /// Source-free adaptation.
     Adapt(AdaptJob),
+    /// Source estimation: the generator trained once on `L_BNS`.
+    Estimate(EstimateJob),
     /// The whole demo on the embedded benchmark.
     Demo(DemoJob),
     /// Times whole SFDA iterations.
@@ -73,6 +77,8 @@ pub enum JobOutput {
     Predict(usize),
     /// Result of [`Job::Adapt`].
     Adapt(Box<AdaptReport>),
+    /// Result of [`Job::Estimate`].
+    Estimate(Box<crate::algo::EstimateSummary>),
     /// Result of [`Job::Demo`].
     Demo(Box<DemoSummary>),
     /// Result of [`Job::Bench`].
@@ -93,6 +99,7 @@ impl Job {
             Job::Eval(j) => Ok(JobOutput::Eval(Box::new(j.run::<B>(&dev)?))),
             Job::Predict(j) => Ok(JobOutput::Predict(j.run::<B>(&dev)?)),
             Job::Adapt(j) => Ok(JobOutput::Adapt(Box::new(j.run::<B>(&dev)?))),
+            Job::Estimate(j) => Ok(JobOutput::Estimate(Box::new(j.run::<B>(&dev)?))),
             Job::Demo(j) => Ok(JobOutput::Demo(Box::new(j.run::<B>(&dev)?))),
             Job::Bench(j) => Ok(JobOutput::Bench(j.run::<B>(&dev)?)),
             Job::Compare(j) => Ok(JobOutput::Compare(j.run::<B>(&dev)?)),

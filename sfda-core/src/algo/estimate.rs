@@ -88,12 +88,35 @@ pub struct EstimateMeta {
 /// estimate belongs to.
 pub fn file_hash(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(format!("fnv1a64:{:016x}", fnv1a64(&bytes)))
+}
+
+/// The 64-bit FNV-1a hash of `bytes` (provenance and config checks, not
+/// security).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf29ce484222325;
-    for b in &bytes {
+    for b in bytes {
         h ^= *b as u64;
         h = h.wrapping_mul(0x100000001b3);
     }
-    Ok(format!("fnv1a64:{h:016x}"))
+    h
+}
+
+/// Sets the generator of `run` from the `generator.*` tensors of `file`.
+fn set_generator<B: Backend>(
+    run: &Sfda<B>,
+    tensors: &std::collections::BTreeMap<String, Tensor<B>>,
+    file: &Path,
+) -> Result<()> {
+    for v in run.models.generator.named_vars() {
+        let key = format!("generator.{}", v.name);
+        let t = tensors.get(&key).ok_or_else(|| Error::Checkpoint {
+            path: file.to_path_buf(),
+            msg: format!("missing tensor '{key}'"),
+        })?;
+        v.var.set(t)?;
+    }
+    Ok(())
 }
 
 /// The generator shape `cfg` builds.
@@ -172,13 +195,7 @@ pub fn apply_estimate<B: Backend>(run: &mut Sfda<B>, path: &Path, source: &Path)
         )));
     }
     let tensors = load_tensors::<B>(&file, &run.device)?;
-    for v in run.models.generator.named_vars() {
-        let key = format!("generator.{}", v.name);
-        let t = tensors
-            .get(&key)
-            .ok_or_else(|| bad(format!("missing tensor '{key}'")))?;
-        v.var.set(t)?;
-    }
+    set_generator(run, &tensors, &file)?;
     run.warmup_done = run.cfg.warmup_steps();
     Ok(())
 }
@@ -232,12 +249,7 @@ fn settings_hash(cfg: &AdaptConfig) -> String {
         cfg.weights.bns,
     );
     let text = serde_json::to_string(&key).unwrap_or_default();
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in text.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
 /// Mean `L_BNS` (eq. 4) of up to 8 real batches through the teacher.
@@ -315,14 +327,7 @@ pub fn estimate_source<B: Backend>(
                 });
             }
             let tensors = load_tensors::<B>(&file, dev)?;
-            for v in run.models.generator.named_vars() {
-                let key = format!("generator.{}", v.name);
-                let t = tensors.get(&key).ok_or_else(|| Error::Checkpoint {
-                    path: file.clone(),
-                    msg: format!("missing tensor '{key}'"),
-                })?;
-                v.var.set(t)?;
-            }
+            set_generator(&run, &tensors, &file)?;
             let opt: Vec<(String, Tensor<B>)> = tensors
                 .iter()
                 .filter_map(|(k, t)| k.strip_prefix("opt.").map(|n| (n.to_string(), t.clone())))

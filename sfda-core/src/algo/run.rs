@@ -118,12 +118,7 @@ pub struct AdaptSummary {
 
 fn config_hash(cfg: &AdaptConfig) -> String {
     let text = serde_json::to_string(cfg).unwrap_or_default();
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in text.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016x}")
+    format!("{:016x}", crate::algo::estimate::fnv1a64(text.as_bytes()))
 }
 
 fn prefixed<B: Backend>(prefix: &str, vars: Vec<NamedVar<B>>) -> Vec<(String, Tensor<B>)> {

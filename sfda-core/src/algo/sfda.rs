@@ -212,19 +212,33 @@ impl<B: Backend> Sfda<B> {
             Error::msg("the generator objective is empty: enable BNS, MAE or DAD")
         })?;
         check_finite("generator", &total)?;
+        self.step_generator(&img, &t, &parts, &total, &mut values)?;
+        Ok(values)
+    }
+
+    /// The end of both generator steps: on diagnostic steps the gradient
+    /// norm of each weighted part and the fake diagnostics, then one Adam
+    /// step of `G` on `total`.
+    fn step_generator(
+        &mut self,
+        img: &Tensor<B>,
+        teacher: &SegOutput<B>,
+        parts: &[(String, Tensor<B>)],
+        total: &Tensor<B>,
+        values: &mut StepLosses,
+    ) -> Result<()> {
+        let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
         if self.diagnose_now() {
-            let vars = self.generator_opt.vars().to_vec();
-            for (name, part) in &parts {
+            for (name, part) in parts {
                 values.push((format!("gn_{name}"), grad_norm(part, &vars)?));
             }
-            self.push_fake_diagnostics(&img, &t, &mut values)?;
+            self.push_fake_diagnostics(img, teacher, values)?;
         }
-        let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
         let refs: Vec<&Var<B>> = vars.iter().collect();
-        let grads = grad(&total, &refs)?;
+        let grads = grad(total, &refs)?;
         self.generator_opt.step(&grads)?;
         values.push(("total".into(), total.to_scalar()?));
-        Ok(values)
+        Ok(())
     }
 
     /// Student step (eq. 16 without `D`'s part). `target` is a batch of
@@ -349,16 +363,8 @@ impl<B: Backend> Sfda<B> {
         let total = bns.loss.compute(&inputs)?.scale(bns.generator_weight)?;
         check_finite("generator", &total)?;
         let mut values = vec![("bns".to_string(), total.to_scalar()?)];
-        if self.diagnose_now() {
-            let vars = self.generator_opt.vars().to_vec();
-            values.push(("gn_bns".into(), grad_norm(&total, &vars)?));
-            self.push_fake_diagnostics(&img, &t, &mut values)?;
-        }
-        let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
-        let refs: Vec<&Var<B>> = vars.iter().collect();
-        let grads = grad(&total, &refs)?;
-        self.generator_opt.step(&grads)?;
-        values.push(("total".into(), total.to_scalar()?));
+        let parts = [("bns".to_string(), total.clone())];
+        self.step_generator(&img, &t, &parts, &total, &mut values)?;
         self.warmup_done += 1;
         Ok(values)
     }

@@ -227,3 +227,82 @@ fn a_resumed_grid_skips_finished_cells_and_writes_every_table() {
     assert!(md.contains("% of the source model"));
     assert!(md.contains("](results/alpha.png)"));
 }
+
+const SHARED: &str = r#"
+seeds = [0, 1]
+[benchmark]
+size = [64, 32]
+train_images = 4
+val_images = 2
+[source]
+checkpoint = "source.safetensors"
+[[sweep]]
+name = "alpha"
+method = "sfda_wo_ipsm"
+param = "weights.alpha"
+values = [0.5, 1.0]
+set = { iterations = 1, generator_warmup = 2, batch_size = 2, fake_batch_size = 2, fake_size = [32, 64], eval_every = 0 }
+[[transfer]]
+name = "transfer"
+variants = ["dad"]
+set = { iterations = 1, generator_warmup = 2, fake_batch_size = 2, fake_size = [32, 64], eval_every = 0 }
+"#;
+
+#[test]
+fn cells_with_a_warm_up_share_one_source_estimate() {
+    let exp = parse(SHARED).unwrap();
+    let plans: Vec<_> = exp.cells.iter().map(|c| c.estimate.clone()).collect();
+    // Both seeds of both sweep values start from the estimate of seed 0; the
+    // DAD-only transfer has no L_BNS, hence no warm-up and no estimate.
+    for (c, p) in exp.cells.iter().zip(&plans) {
+        if c.kind == StudyKind::Sweep {
+            let p = p.as_ref().expect("a warm-up cell gets the shared estimate");
+            assert_eq!((p.seed, p.steps), (0, 2));
+        } else {
+            assert!(p.is_none(), "{}: no L_BNS, no estimate", c.id);
+        }
+    }
+    let own = parse(&format!("share_source_estimate = false\n{SHARED}")).unwrap();
+    assert!(own.cells.iter().all(|c| c.estimate.is_none()));
+    assert_ne!(own.cells[0].hash(), exp.cells[0].hash());
+
+    let dir = tempfile::tempdir().unwrap();
+    source_checkpoint(dir.path());
+    let grid = dir.path().join("g.toml");
+    std::fs::write(&grid, SHARED).unwrap();
+    let exp = Experiment::from_file(&grid).unwrap();
+    let out = dir.path().join("out");
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let s = ExperimentJob {
+        experiment: exp,
+        out: out.clone(),
+        report: None,
+        command: "sfda experiment".into(),
+        progress: false,
+        max_cells: None,
+    }
+    .run::<TchBackend>(&dev)
+    .unwrap();
+    assert!(s.complete);
+    let made: Vec<_> = std::fs::read_dir(out.join("estimates"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(made.len(), 1, "one estimate for four cells: {made:?}");
+    let m = sfda_core::algo::estimate::read_estimate_meta(&made[0]).unwrap();
+    assert!(m.finished && m.steps == 2 && m.seed == 0);
+    assert!(m.reference_bns.is_some_and(f32::is_finite));
+    // The cells skipped their own warm-up: no warm-up record in their logs.
+    for run in std::fs::read_dir(out.join("runs")).unwrap() {
+        let run = run.unwrap().path();
+        if !run.to_string_lossy().contains("alpha--") {
+            continue;
+        }
+        let log = std::fs::read_to_string(run.join("train_log.json")).unwrap();
+        assert!(
+            !log.contains("warmup"),
+            "{}: ran its own warm-up",
+            run.display()
+        );
+    }
+}

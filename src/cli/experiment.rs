@@ -62,11 +62,18 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
     if a.dry_run {
         for c in &experiment.cells {
             println!(
-                "{}  ({} steps{})",
+                "{}  ({} steps{}{})",
                 c.id,
                 c.cfg.student_steps(),
                 c.severity
                     .map(|s| format!(", severity {s}"))
+                    .unwrap_or_default(),
+                c.estimate
+                    .as_ref()
+                    .map(|e| format!(
+                        ", from the shared {}-step source estimate of seed {}",
+                        e.steps, e.seed
+                    ))
                     .unwrap_or_default()
             );
         }

@@ -252,6 +252,17 @@ fn settings_hash(cfg: &AdaptConfig) -> String {
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
+/// A key naming the estimate that `cfg` would make in `steps` steps from
+/// the source checkpoint hashed `source_hash` ([`file_hash`]): equal keys,
+/// equal estimates (the experiment runner shares one per key).
+pub fn estimate_key(cfg: &AdaptConfig, steps: usize, source_hash: &str) -> String {
+    let text = format!(
+        "{}|{steps}|{source_hash}",
+        settings_hash(&estimation_config(cfg, steps))
+    );
+    format!("{:016x}", fnv1a64(text.as_bytes()))
+}
+
 /// Mean `L_BNS` (eq. 4) of up to 8 real batches through the teacher.
 fn reference_bns<B: Backend>(run: &Sfda<B>, loader: &DataLoader) -> Result<f32> {
     let mut sum = 0.0f64;

@@ -28,6 +28,10 @@
 //! name = "transfer"
 //! variants = ["bns", "dad", "bns+dad"]
 //! ```
+//!
+//! `share_source_estimate = true` (the default) makes every cell that would
+//! warm its generator up start instead from one source estimate per distinct
+//! estimation setting, made once with the first seed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -188,10 +192,30 @@ pub struct Grid {
     /// Transfer-only ablations.
     #[serde(default)]
     pub transfer: Vec<TransferSpec>,
+    /// Whether cells whose method warms the generator up share one source
+    /// estimate per distinct estimation setting (made once, with the first
+    /// of `seeds`, in `<out>/estimates/`) instead of each running its own
+    /// warm-up; the seeds then vary the adaptation only. Default: true.
+    #[serde(default = "default_share")]
+    pub share_source_estimate: bool,
 }
 
 fn default_base() -> String {
     "demo".into()
+}
+
+fn default_share() -> bool {
+    true
+}
+
+/// The shared source estimate a cell starts from (see
+/// [`Grid::share_source_estimate`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimatePlan {
+    /// Seed of the estimate's latents (the grid's first seed).
+    pub seed: u64,
+    /// Generator steps of `L_BNS` alone (the cell's warm-up).
+    pub steps: usize,
 }
 
 /// What kind of study a cell belongs to.
@@ -229,6 +253,9 @@ pub struct Cell {
     pub cfg: AdaptConfig,
     /// Whether the method is source-free.
     pub source_free: bool,
+    /// The shared source estimate it starts from instead of its own warm-up.
+    #[serde(default)]
+    pub estimate: Option<EstimatePlan>,
 }
 
 fn fnv(text: &str) -> String {
@@ -243,20 +270,24 @@ fn fnv(text: &str) -> String {
 impl Cell {
     /// Hash of everything that determines the cell's result and its place.
     pub fn hash(&self) -> String {
-        fnv(
-            &serde_json::to_string(&(&self.cfg, self.severity, &self.entry, self.value))
-                .unwrap_or_default(),
-        )
+        let key = (&self.cfg, self.severity, &self.entry, self.value);
+        fnv(&match &self.estimate {
+            None => serde_json::to_string(&key),
+            Some(e) => serde_json::to_string(&(key, e)),
+        }
+        .unwrap_or_default())
     }
 
     /// Hash of the run alone (config, data, evaluation set): cells of
     /// different studies with equal run hashes (e.g. the default point of
     /// every sweep) share one run.
     pub fn run_hash(&self) -> String {
-        fnv(
-            &serde_json::to_string(&(&self.cfg, self.severity, self.kind == StudyKind::Transfer))
-                .unwrap_or_default(),
-        )
+        let key = (&self.cfg, self.severity, self.kind == StudyKind::Transfer);
+        fnv(&match &self.estimate {
+            None => serde_json::to_string(&key),
+            Some(e) => serde_json::to_string(&(key, e)),
+        }
+        .unwrap_or_default())
     }
 }
 
@@ -488,6 +519,7 @@ impl Experiment {
                             ..cfg.clone()
                         },
                         source_free: true,
+                        estimate: None,
                     });
                 }
             }
@@ -539,6 +571,7 @@ impl Experiment {
                             ..cfg.clone()
                         },
                         source_free: true,
+                        estimate: None,
                     });
                 }
             }
@@ -592,7 +625,17 @@ impl Experiment {
                             ..cfg.clone()
                         },
                         source_free: true,
+                        estimate: None,
                     });
+                }
+            }
+        }
+        if grid.share_source_estimate {
+            let seed = grid.seeds[0];
+            for c in &mut cells {
+                let steps = c.cfg.warmup_steps();
+                if steps > 0 && c.cfg.source_estimate.is_none() {
+                    c.estimate = Some(EstimatePlan { seed, steps });
                 }
             }
         }

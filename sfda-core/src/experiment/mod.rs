@@ -7,8 +7,8 @@ mod run;
 mod tables;
 
 pub use grid::{
-    fmt_value, BenchmarkSpec, Cell, ComparisonSpec, Experiment, Grid, SourceSpec, StudyKind,
-    SweepSpec, TransferSpec, GRID_METHODS, TRANSFER_VARIANTS,
+    fmt_value, BenchmarkSpec, Cell, ComparisonSpec, EstimatePlan, Experiment, Grid, SourceSpec,
+    StudyKind, SweepSpec, TransferSpec, GRID_METHODS, TRANSFER_VARIANTS,
 };
 pub use run::{CellResult, ExperimentJob, ExperimentSummary, SourceInfo};
 pub use tables::{mean_std, render, RenderContext, Row, StudyTable};

@@ -8,6 +8,9 @@
 //!                            cells with the same run, e.g. the default
 //!                            point of several sweeps, share its result)
 //! <out>/runs/<id>-<hash>/    the cell's adaptation run (state/ for resuming)
+//! <out>/estimates/<key>/     a source estimate shared by the cells whose
+//!                            warm-up it replaces (resumable; its report.md
+//!                            gives L_BNS against real source val images)
 //! <out>/tables/              results.md, *.csv, results.json, *.png
 //! ```
 
@@ -16,12 +19,13 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::algo::estimate::{estimate_key, file_hash, read_estimate_meta, ESTIMATE_FILE};
 use crate::algo::method_name;
 use crate::checkpoint::read_meta;
 use crate::data::{write_atomic, Domain, Split, SynthSpec};
-use crate::experiment::grid::{Cell, Experiment, StudyKind};
+use crate::experiment::grid::{Cell, EstimatePlan, Experiment, StudyKind};
 use crate::experiment::tables::{render, RenderContext};
-use crate::job::{cached_source_model, AdaptJob, DataSpec, EvalJob, SourceModelSpec};
+use crate::job::{cached_source_model, AdaptJob, DataSpec, EstimateJob, EvalJob, SourceModelSpec};
 use crate::metrics::SegMetrics;
 use crate::tensor::Backend;
 use crate::train::progress_bar;
@@ -195,7 +199,19 @@ impl ExperimentJob {
             let shared_run = shared.is_some();
             let r = match shared {
                 Some(r) => r,
-                None => self.run_cell::<B>(cell, &ckpt, dev)?,
+                None => {
+                    let estimate = match &cell.estimate {
+                        Some(plan) => {
+                            let (dir, made) = self.shared_estimate::<B>(cell, plan, &ckpt, dev)?;
+                            if let Some(line) = made {
+                                bar.println(line);
+                            }
+                            Some(dir)
+                        }
+                        None => None,
+                    };
+                    self.run_cell::<B>(cell, &ckpt, estimate, dev)?
+                }
             };
             write_atomic(
                 &cells_dir.join(format!("{}.json", cell.id)),
@@ -246,10 +262,56 @@ impl ExperimentJob {
         })
     }
 
+    /// The folder of the source estimate `cell` starts from, made (or
+    /// finished) first when needed; the second value is a line saying so.
+    fn shared_estimate<B: Backend>(
+        &self,
+        cell: &Cell,
+        plan: &EstimatePlan,
+        ckpt: &Path,
+        dev: &B::Device,
+    ) -> Result<(PathBuf, Option<String>)> {
+        let cfg = crate::algo::AdaptConfig {
+            seed: plan.seed,
+            ..cell.cfg.clone()
+        };
+        let key = estimate_key(&cfg, plan.steps, &file_hash(ckpt)?);
+        let dir = self.out.join("estimates").join(&key);
+        let file = dir.join(ESTIMATE_FILE);
+        if file.exists() && read_estimate_meta(&file)?.finished {
+            return Ok((dir, None));
+        }
+        let b = &self.experiment.grid.benchmark;
+        let s = EstimateJob {
+            cfg,
+            source: ckpt.to_path_buf(),
+            out: dir.clone(),
+            steps: plan.steps,
+            resume: true,
+            overwrite: false,
+            reference: Some(self.synth(Domain::Source, Split::Val, b.val_images, None)),
+            progress: false,
+        }
+        .run::<B>(dev)?;
+        let m = &s.meta;
+        let reference = m
+            .reference_bns
+            .map(|r| format!(" (real source val: {r:.2})"))
+            .unwrap_or_default();
+        Ok((
+            dir,
+            Some(format!(
+                "source estimate {key}: {} steps, L_BNS {:.2}{reference} ({:.0} s)",
+                m.steps, m.final_bns, m.seconds
+            )),
+        ))
+    }
+
     fn run_cell<B: Backend>(
         &self,
         cell: &Cell,
         ckpt: &Path,
+        estimate: Option<PathBuf>,
         dev: &B::Device,
     ) -> Result<CellResult> {
         let b = &self.experiment.grid.benchmark;
@@ -262,8 +324,12 @@ impl ExperimentJob {
         };
         let target = (!transfer)
             .then(|| self.synth(Domain::Target, Split::Train, b.train_images, cell.severity));
+        let mut cfg = cell.cfg.clone();
+        if let Some(dir) = estimate {
+            cfg.source_estimate = Some(dir.display().to_string());
+        }
         let job = AdaptJob {
-            cfg: cell.cfg.clone(),
+            cfg,
             source: ckpt.to_path_buf(),
             target,
             val: Some(val),

@@ -7,7 +7,7 @@ mod data_common;
 use std::path::Path;
 
 use data_common::*;
-use sfda_core::data::{open_dataset, ClassSet, Dataset, Layout};
+use sfda_core::data::{open_dataset, open_dataset_with, ClassSet, Dataset, DatasetStats, Layout};
 
 /// cityscapesScripts labels.py, labelId -> trainId (255 = ignore), ids 0..=33.
 const CITYSCAPES: [u8; 34] = [
@@ -237,7 +237,9 @@ fn bad_inputs_give_errors_naming_the_file() {
         1,
         &[7, 40],
     );
-    let e = err_of(Layout::Cityscapes, &u, Some("train"));
+    // (an error only when strict; see unlisted_ids_become_ignore_and_are_reported)
+    let strict = open_dataset_with(Layout::Cityscapes, &u, Some("train"), true).unwrap();
+    let e = strict.load(0).unwrap_err().to_string();
     assert!(
         e.contains("c_0_0_gtFine_labelIds.png") && e.contains("unknown label id 40"),
         "{e}"
@@ -282,5 +284,57 @@ fn layout_names_parse_with_a_clear_error() {
     assert!(
         e.contains("valid layouts: cityscapes, gta5, synthia, nthu, folder, synth"),
         "{e}"
+    );
+}
+
+#[test]
+fn unlisted_ids_become_ignore_and_are_reported() {
+    // GTA5 labels hold ids beyond Cityscapes' 0-33 (e.g. 34); the field's
+    // loaders read them as ignore. So do we, counting them per id.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ids = [7u8, 34, 34, 40, 26, 255];
+    for name in ["00001", "00002"] {
+        write_image(
+            &root.join(format!("images/{name}.png")),
+            ids.len() as u32,
+            1,
+        );
+        write_palette(
+            &root.join(format!("labels/{name}.png")),
+            ids.len() as u32,
+            1,
+            &ids,
+        );
+    }
+    let ds = open_dataset(Layout::Gta5, root, None).unwrap();
+    assert_eq!(labels_of(ds.as_ref(), 0), vec![0, 255, 255, 255, 13, 255]);
+    assert_eq!(ds.unmapped_labels(), vec![(34, 2), (40, 1)]);
+    let st = DatasetStats::compute(ds.as_ref(), false).unwrap();
+    assert_eq!(
+        st.unmapped_labels,
+        vec![(34, 4), (40, 2)],
+        "both images, once each"
+    );
+    assert!(st.to_string().contains("id 34: 4 px, id 40: 2 px"), "{st}");
+
+    let sfda = |strict: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sfda"));
+        c.args(["data", "stats", "--layout", "gta5", "--quiet"])
+            .arg(root);
+        if strict {
+            c.arg("--strict-labels");
+        }
+        c.output().unwrap()
+    };
+    let o = sfda(false);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("id 34: 4 px"), "{out}");
+    let o = sfda(true);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "--strict-labels must refuse id 34");
+    assert!(
+        err.contains("unknown label id 34") && err.contains(".png"),
+        "{err}"
     );
 }

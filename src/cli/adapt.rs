@@ -23,6 +23,10 @@ pub struct AdaptArgs {
     /// Labelled target validation data, for the before/after report.
     #[arg(long)]
     target_val: Option<String>,
+    /// Refuse label ids outside the layout's id table in --target-val
+    /// (default: read as ignore, counted in the report).
+    #[arg(long)]
+    strict_labels: bool,
     /// Config file (TOML); default: the paper's settings.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -75,7 +79,10 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
     }
     cfg.validate()?;
     a.backend.plugins.load(&cfg.plugin_paths(config_dir))?;
-    let spec = |s: &String, split: &str| DataSpec::parse(s, a.layout.as_deref(), Some(split));
+    let spec = |s: &String, split: &str| {
+        DataSpec::parse(s, a.layout.as_deref(), Some(split))
+            .map(|d| d.with_strict_labels(a.strict_labels))
+    };
     let job = Job::Adapt(AdaptJob {
         cfg,
         source: a.source,

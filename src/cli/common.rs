@@ -68,16 +68,19 @@ pub struct DataArgs {
     /// Split to read (default: all).
     #[arg(long)]
     pub split: Option<String>,
+    /// Refuse label ids outside the layout's id table (default: read them
+    /// as ignore, count them and report the count, as the field's loaders do).
+    #[arg(long)]
+    pub strict_labels: bool,
 }
 
 impl DataArgs {
     /// The data spec.
     pub fn spec(&self) -> anyhow::Result<DataSpec> {
-        Ok(DataSpec::parse(
-            &self.data,
-            self.layout.as_deref(),
-            self.split.as_deref(),
-        )?)
+        Ok(
+            DataSpec::parse(&self.data, self.layout.as_deref(), self.split.as_deref())?
+                .with_strict_labels(self.strict_labels),
+        )
     }
 }
 

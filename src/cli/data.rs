@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use sfda_core::data::synth::params::{DEFAULT_HEIGHT, DEFAULT_SEVERITY, DEFAULT_WIDTH};
 use sfda_core::data::{
-    open_dataset, write_cityscapes, DatasetStats, Domain, Grid, Layout, Split, SynthSpec,
+    open_dataset_with, write_cityscapes, DatasetStats, Domain, Grid, Layout, Split, SynthSpec,
 };
 
 /// Subcommands of `sfda data`.
@@ -62,6 +62,10 @@ pub struct StatsArgs {
     /// Split to read (default: every split present).
     #[arg(long)]
     pub split: Option<String>,
+    /// Refuse label ids outside the layout's id table (default: count them
+    /// as ignore and report them).
+    #[arg(long)]
+    pub strict_labels: bool,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -172,7 +176,7 @@ fn synth(a: SynthArgs) -> anyhow::Result<()> {
 }
 
 fn stats(a: StatsArgs) -> anyhow::Result<()> {
-    let ds = open_dataset(a.layout, &a.dir, a.split.as_deref())?;
+    let ds = open_dataset_with(a.layout, &a.dir, a.split.as_deref(), a.strict_labels)?;
     let st = DatasetStats::compute(ds.as_ref(), !a.quiet && !a.json)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&st)?);

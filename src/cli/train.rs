@@ -53,11 +53,10 @@ pub struct TrainSourceArgs {
 pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
     let train = a.data.spec()?;
     let val = match &a.val {
-        Some(v) => Some(sfda_core::job::DataSpec::parse(
-            v,
-            a.data.layout.as_deref(),
-            Some("val"),
-        )?),
+        Some(v) => Some(
+            sfda_core::job::DataSpec::parse(v, a.data.layout.as_deref(), Some("val"))?
+                .with_strict_labels(a.data.strict_labels),
+        ),
         None => None,
     };
     let job = Job::TrainSource(TrainSourceJob {
@@ -90,6 +89,12 @@ pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
             s.best.display(),
             s.last.display()
         );
+        if !s.unmapped_train_labels.is_empty() {
+            println!(
+                "training labels: ids outside the layout's id table read as ignore, over every load: {} (--strict-labels makes them an error)",
+                sfda_core::data::ids::describe_unmapped(&s.unmapped_train_labels)
+            );
+        }
     }
     Ok(())
 }

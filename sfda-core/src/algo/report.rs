@@ -128,6 +128,13 @@ impl AdaptReport {
                 absent.join(", ")
             );
         }
+        if !first.metrics.unmapped_labels.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nLabel ids outside the dataset's id table, read as ignore (per evaluation): {} (`--strict-labels` makes them an error)",
+                crate::data::ids::describe_unmapped(&first.metrics.unmapped_labels)
+            );
+        }
         s
     }
 

@@ -39,6 +39,12 @@ pub trait Dataset: Send + Sync {
     fn class_set(&self) -> ClassSet;
     /// A one-line description (layout, root, split, size).
     fn describe(&self) -> String;
+    /// Pixels of raw label ids outside the layout's id table that were
+    /// mapped to ignore by the loads so far, per raw id (see
+    /// [`crate::data::ids`]); empty for datasets that cannot have any.
+    fn unmapped_labels(&self) -> Vec<(u8, u64)> {
+        Vec::new()
+    }
 }
 
 /// Names of the dataset layouts.
@@ -123,6 +129,17 @@ impl FromStr for Layout {
 /// The `synth` layout lives in memory: build a
 /// [`SynthDataset`](crate::data::SynthDataset) instead.
 pub fn open_dataset(layout: Layout, root: &Path, split: Option<&str>) -> Result<Arc<dyn Dataset>> {
+    open_dataset_with(layout, root, split, false)
+}
+
+/// [`open_dataset`] with `strict_labels`: a raw label id outside the
+/// layout's table is an error naming the file and pixel instead of ignore.
+pub fn open_dataset_with(
+    layout: Layout,
+    root: &Path,
+    split: Option<&str>,
+    strict_labels: bool,
+) -> Result<Arc<dyn Dataset>> {
     if !root.is_dir() {
         return Err(Error::Data {
             path: root.to_path_buf(),
@@ -149,7 +166,7 @@ pub fn open_dataset(layout: Layout, root: &Path, split: Option<&str>) -> Result<
             })
         }
     };
-    Ok(Arc::new(ds))
+    Ok(Arc::new(ds.with_strict_labels(strict_labels)))
 }
 
 #[cfg(test)]

@@ -1,10 +1,17 @@
 //! Label id tables: how each dataset's raw label ids map to the 19 Cityscapes
 //! train ids. The tables are the standard ones (cityscapesScripts'
 //! `labels.py`; the SYNTHIA table of AdaptSegNet/MaxSquare; the NTHU table of
-//! the cross-city code). A raw id outside a table's known range is an error,
-//! not a silent ignore: it usually means the wrong `--layout`.
+//! the cross-city code).
+//!
+//! A raw id outside a table's known range (GTA5 labels hold ids such as 34)
+//! becomes ignore, as in every loader of the field (AdaptSegNet, ADVENT,
+//! CBST, MaxSquare, MMSegmentation), and is counted per raw id in an
+//! [`UnmappedIds`] so a job can report it; a strict table (`--strict-labels`,
+//! and always for PNGs of train ids, where such a value cannot occur) makes
+//! it an error naming the file and the pixel instead.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::data::classes::{IGNORE, NUM_TRAIN_IDS};
 use crate::error::{Error, Result};
@@ -18,6 +25,57 @@ pub struct IdTable {
     pub valid_desc: &'static str,
     map: [u8; 256],
     known: [bool; 256],
+    strict: bool,
+}
+
+/// Pixels whose raw label id was outside an [`IdTable`] and became ignore,
+/// per raw id; shared by the threads that decode a dataset's labels.
+#[derive(Debug)]
+pub struct UnmappedIds {
+    counts: [AtomicU64; 256],
+}
+
+impl Default for UnmappedIds {
+    fn default() -> Self {
+        UnmappedIds {
+            counts: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+}
+
+impl UnmappedIds {
+    /// `(raw id, pixels)` of every id seen so far, by id.
+    pub fn snapshot(&self) -> Vec<(u8, u64)> {
+        (0..=255u8)
+            .filter_map(|id| {
+                let n = self.counts[id as usize].load(Ordering::Relaxed);
+                (n > 0).then_some((id, n))
+            })
+            .collect()
+    }
+
+    fn add(&self, id: u8, n: u64) {
+        self.counts[id as usize].fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// `a − b` per id (what was counted between two [`UnmappedIds::snapshot`]s).
+pub fn unmapped_since(after: &[(u8, u64)], before: &[(u8, u64)]) -> Vec<(u8, u64)> {
+    after
+        .iter()
+        .filter_map(|&(id, n)| {
+            let b = before.iter().find(|e| e.0 == id).map_or(0, |e| e.1);
+            (n > b).then_some((id, n - b))
+        })
+        .collect()
+}
+
+/// `id 34: 1234 px, id 40: 7 px`.
+pub fn describe_unmapped(ids: &[(u8, u64)]) -> String {
+    ids.iter()
+        .map(|(id, n)| format!("id {id}: {n} px"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl IdTable {
@@ -44,7 +102,20 @@ impl IdTable {
             valid_desc,
             map,
             known,
+            strict: false,
         }
+    }
+
+    /// The same table, refusing unknown ids (`true`) or mapping them to
+    /// ignore and counting them (`false`, the default).
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Whether an unknown id is an error.
+    pub fn is_strict(&self) -> bool {
+        self.strict
     }
 
     /// The train id of `raw`, `None` when `raw` is not a known id.
@@ -52,18 +123,32 @@ impl IdTable {
         self.known[raw as usize].then_some(self.map[raw as usize])
     }
 
-    /// Maps a raw label map of width `width` in place; an unknown id is an
-    /// error naming `path`, the pixel and the valid range.
-    pub fn apply(&self, raw: &mut [u8], width: usize, path: &Path) -> Result<()> {
+    /// Maps a raw label map of width `width` in place. An unknown id becomes
+    /// [`IGNORE`] and is counted in `unmapped`; in a strict table it is an
+    /// error naming `path`, the pixel and the valid range, and nothing is
+    /// counted.
+    pub fn apply(
+        &self,
+        raw: &mut [u8],
+        width: usize,
+        path: &Path,
+        unmapped: &UnmappedIds,
+    ) -> Result<()> {
+        let mut local = [0u64; 256];
         for (i, v) in raw.iter_mut().enumerate() {
             match self.get(*v) {
                 Some(t) => *v = t,
+                None if !self.strict => {
+                    local[*v as usize] += 1;
+                    *v = IGNORE;
+                }
                 None => {
                     return Err(Error::Data {
                         path: path.to_path_buf(),
                         msg: format!(
                             "unknown label id {} at pixel (x={}, y={}); {} ids are {} \
-                             (255 = ignore). Is this the right --layout?",
+                             (255 = ignore). Is this the right --layout? (Without \
+                             --strict-labels such ids become ignore and are counted.)",
                             v,
                             i % width.max(1),
                             i / width.max(1),
@@ -72,6 +157,11 @@ impl IdTable {
                         ),
                     })
                 }
+            }
+        }
+        for (id, &n) in local.iter().enumerate() {
+            if n > 0 {
+                unmapped.add(id as u8, n);
             }
         }
         Ok(())
@@ -173,10 +263,11 @@ pub fn nthu_table() -> IdTable {
     )
 }
 
-/// Label PNGs that already hold train ids (the `folder` layout).
+/// Label PNGs that already hold train ids (the `folder` layout): always
+/// strict, a value 19–254 is not a train id.
 pub fn train_id_table() -> IdTable {
     let pairs: Vec<(u8, u8)> = (0..NUM_TRAIN_IDS as u8).map(|i| (i, i)).collect();
-    IdTable::new("train-id", "0–18", &pairs, 18)
+    IdTable::new("train-id", "0–18", &pairs, 18).strict(true)
 }
 
 /// The Cityscapes label id of a train id (the inverse used to write
@@ -216,5 +307,32 @@ mod tests {
         let t = synthia_table();
         assert_eq!(t.get(22), Some(IGNORE)); // lane marking
         assert_eq!(t.get(23), None);
+    }
+
+    #[test]
+    fn unknown_ids_become_ignore_and_are_counted_unless_strict() {
+        let t = cityscapes_table();
+        let seen = UnmappedIds::default();
+        let mut raw = vec![7, 34, 34, 40, 255];
+        t.apply(&mut raw, 5, Path::new("l.png"), &seen).unwrap();
+        assert_eq!(raw, vec![0, IGNORE, IGNORE, IGNORE, IGNORE]);
+        assert_eq!(seen.snapshot(), vec![(34, 2), (40, 1)]);
+        let before = seen.snapshot();
+        let mut again = vec![34];
+        t.apply(&mut again, 1, Path::new("l.png"), &seen).unwrap();
+        assert_eq!(unmapped_since(&seen.snapshot(), &before), vec![(34, 1)]);
+        assert_eq!(describe_unmapped(&before), "id 34: 2 px, id 40: 1 px");
+
+        let strict = cityscapes_table().strict(true);
+        let mut raw = vec![7, 34];
+        let e = strict
+            .apply(&mut raw, 2, Path::new("l.png"), &UnmappedIds::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("l.png") && e.contains("34") && e.contains("x=1"),
+            "{e}"
+        );
+        assert!(train_id_table().is_strict());
     }
 }

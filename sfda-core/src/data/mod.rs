@@ -30,7 +30,7 @@ pub mod transform;
 pub mod viz;
 
 pub use classes::{ClassSet, IGNORE, NUM_TRAIN_IDS, TRAIN_ID_NAMES};
-pub use dataset::{open_dataset, Dataset, Layout};
+pub use dataset::{open_dataset, open_dataset_with, Dataset, Layout};
 pub use decode::{read_image, read_label_png, LabelEncoding};
 pub use layouts::{FileDataset, FileItem, LabelSpec};
 pub use loader::{Batches, DataLoader, LoaderConfig, Stream};

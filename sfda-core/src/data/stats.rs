@@ -29,8 +29,12 @@ pub struct DatasetStats {
     pub class_pixels: Vec<u64>,
     /// Images in which each train id appears.
     pub class_images: Vec<usize>,
-    /// Pixels labelled ignore (255).
+    /// Pixels labelled ignore (255), including the unmapped ones below.
     pub ignore_pixels: u64,
+    /// Pixels of raw label ids outside the layout's id table, read as
+    /// ignore, per raw id (see [`crate::data::ids`]).
+    #[serde(default)]
+    pub unmapped_labels: Vec<(u8, u64)>,
 }
 
 impl DatasetStats {
@@ -44,6 +48,7 @@ impl DatasetStats {
             class_pixels: vec![0; NUM_TRAIN_IDS],
             class_images: vec![0; NUM_TRAIN_IDS],
             ignore_pixels: 0,
+            unmapped_labels: Vec::new(),
         }
     }
 
@@ -70,7 +75,8 @@ impl DatasetStats {
             ProgressBar::hidden()
         };
         let base = Self::empty(ds);
-        let stats = (0..ds.len())
+        let before = ds.unmapped_labels();
+        let mut stats = (0..ds.len())
             .into_par_iter()
             .map(|i| -> Result<DatasetStats> {
                 let s = ds.load(i)?;
@@ -95,6 +101,7 @@ impl DatasetStats {
             })
             .try_reduce(|| base.clone(), |a, b| Ok(a.merge(b)))?;
         bar.finish_and_clear();
+        stats.unmapped_labels = crate::data::ids::unmapped_since(&ds.unmapped_labels(), &before);
         Ok(stats)
     }
 
@@ -158,6 +165,15 @@ impl fmt::Display for DatasetStats {
                 self.class_pixels[c],
                 100.0 * freq[c],
                 self.class_images[c]
+            )?;
+        }
+        if !self.unmapped_labels.is_empty() {
+            let n: u64 = self.unmapped_labels.iter().map(|e| e.1).sum();
+            writeln!(
+                f,
+                "label ids outside the layout's id table, read as ignore: {n} px ({}); \
+                 --strict-labels makes them an error",
+                crate::data::ids::describe_unmapped(&self.unmapped_labels)
             )?;
         }
         Ok(())

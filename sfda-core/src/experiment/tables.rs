@@ -421,6 +421,24 @@ pub fn render(
         src_miou,
         src.target_val.miou * 100.0
     );
+    let mut plans: Vec<(usize, u64)> = exp
+        .cells
+        .iter()
+        .filter_map(|c| c.estimate.as_ref().map(|e| (e.steps, e.seed)))
+        .collect();
+    plans.sort_unstable();
+    plans.dedup();
+    if !plans.is_empty() {
+        let list: Vec<String> = plans
+            .iter()
+            .map(|(n, seed)| format!("{n} steps, seed {seed}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "- source estimate: the cells that use L_BNS start from one shared estimate per estimation setting ({}; L_BNS against real source images in `<out>/estimates/*/report.md`), not from a warm-up of their own; its time is not in the cells' times",
+            list.join("; ")
+        );
+    }
     let _ = writeln!(
         s,
         "- backend: {}; adaptation time summed over the finished cells: {:.0} s ({:.1} min){}",

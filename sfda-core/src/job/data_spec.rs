@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::data::{open_dataset, Dataset, Domain, Layout, Split, SynthDataset, SynthSpec};
+use crate::data::{open_dataset_with, Dataset, Domain, Layout, Split, SynthDataset, SynthSpec};
 use crate::{Error, Result};
 
 /// A data set named on the command line.
@@ -19,6 +19,9 @@ pub enum DataSpec {
         layout: Layout,
         /// Split to read (`None`: all).
         split: Option<String>,
+        /// Refuse raw label ids outside the layout's table instead of
+        /// mapping them to ignore (`--strict-labels`).
+        strict_labels: bool,
     },
     /// The embedded benchmark, generated in memory.
     Synth(SynthSpec),
@@ -59,7 +62,17 @@ impl DataSpec {
             root: PathBuf::from(data),
             layout,
             split: split.map(str::to_string),
+            strict_labels: false,
         })
+    }
+
+    /// Sets `strict_labels` (no effect on the embedded benchmark, whose
+    /// labels are train ids by construction).
+    pub fn with_strict_labels(mut self, strict: bool) -> Self {
+        if let DataSpec::Folder { strict_labels, .. } = &mut self {
+            *strict_labels = strict;
+        }
+        self
     }
 
     /// Sets the synthetic size, seed and severity (no effect on folders).
@@ -90,7 +103,8 @@ impl DataSpec {
                 root,
                 layout,
                 split,
-            } => open_dataset(*layout, root, split.as_deref()),
+                strict_labels,
+            } => open_dataset_with(*layout, root, split.as_deref(), *strict_labels),
             DataSpec::Synth(spec) => Ok(Arc::new(SynthDataset::checked(*spec)?)),
         }
     }

@@ -16,7 +16,11 @@
 //! is the attention-weighted mix of feature vectors seen from `j`; `r_ji` is
 //! the impact of channel `i` on channel `j`, so column `j` of `F·Rᵀ` mixes the
 //! channels seen from `j`. (The paper writes `concat(F·S | R·F)` with `F` read
-//! as `C × N`; it is the same map, transposed.)
+//! as `C × N`. Its channel term `R·F` is our `F·Rᵀ` transposed. Its
+//! position term is not: `F·S` transposed is `Sᵀ·F`, which would mix with
+//! the columns of `S` (impact *from* `j`), against eq. 8's normalisation over
+//! `i`. We compute `S·F`, i.e. `F·Sᵀ` in the paper's orientation, the
+//! position attention of DANet that the DAM follows.)
 //!
 //! **Feature scaling** (the paper is silent): on raw backbone features
 //! (thousands of channels, post-ReLU) the dot products are in the hundreds and

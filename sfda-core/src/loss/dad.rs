@@ -16,8 +16,10 @@
 //!   the teacher on fakes and `Q` from the student on target images (the
 //!   order eq. 7 writes them in), summed over a row, averaged over rows and
 //!   images; the `S` and `R` terms are added. Fake and target images differ
-//!   in size, so both feature maps are adaptive-average pooled to a common
-//!   `(h, w)` first (paper, sec. 4.1.2) and must have the same channel count.
+//!   in size. The paper (sec. 4.1.2) applies adaptive pooling to the target
+//!   features before the DAM; we pool both maps to a common `(h, w)` (our
+//!   choice: the fakes' `N` must equal the target's for the row-wise KL), and
+//!   they must have the same channel count.
 //!   The batches are unpaired data, so the paper does not say which fake goes
 //!   with which target image; [`StPairing`] chooses.
 

@@ -49,6 +49,10 @@ pub struct SegMetrics {
     pub absent: Vec<String>,
     /// Ground-truth pixels evaluated.
     pub pixels: u64,
+    /// Pixels whose raw label id was outside the dataset's id table and
+    /// became ignore (not evaluated), per raw id (see [`crate::data::ids`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmapped_labels: Vec<(u8, u64)>,
 }
 
 fn mean(v: impl Iterator<Item = f64>) -> f64 {
@@ -116,6 +120,7 @@ impl SegMetrics {
                 .collect(),
             pixels: gt_sum,
             classes,
+            unmapped_labels: Vec::new(),
         })
     }
 

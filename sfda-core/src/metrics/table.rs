@@ -64,6 +64,14 @@ impl fmt::Display for SegMetrics {
                 self.absent.join(", ")
             )?;
         }
+        if !self.unmapped_labels.is_empty() {
+            writeln!(
+                f,
+                "label ids outside the dataset's id table, read as ignore: {} \
+                 (--strict-labels makes them an error)",
+                crate::data::ids::describe_unmapped(&self.unmapped_labels)
+            )?;
+        }
         Ok(())
     }
 }

@@ -32,6 +32,7 @@ pub fn evaluate<B: Backend>(
     let total = loader.dataset().len();
     let bar = progress_bar(total as u64, "eval", show_progress);
     let mut images = 0;
+    let unmapped_before = loader.dataset().unmapped_labels();
     for batch in loader.epoch(0) {
         let batch = batch?;
         let labels = batch.labels.as_ref().ok_or_else(|| Error::Data {
@@ -45,8 +46,11 @@ pub fn evaluate<B: Backend>(
         bar.inc(batch.len() as u64);
     }
     bar.finish_and_clear();
+    let mut metrics = SegMetrics::compute(&cm, class_set)?;
+    metrics.unmapped_labels =
+        crate::data::ids::unmapped_since(&loader.dataset().unmapped_labels(), &unmapped_before);
     Ok(Evaluation {
-        metrics: SegMetrics::compute(&cm, class_set)?,
+        metrics,
         confusion: cm,
         images,
     })

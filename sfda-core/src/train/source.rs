@@ -76,6 +76,10 @@ pub struct TrainSourceSummary {
     pub seconds: f64,
     /// Steps done.
     pub iterations: usize,
+    /// Label pixels of ids outside the training layout's id table read as
+    /// ignore, per raw id, summed over every load of the run (an image
+    /// seen in several epochs counts each time).
+    pub unmapped_train_labels: Vec<(u8, u64)>,
 }
 
 /// Trains `cfg.arch` from scratch on `train` (labelled batches) with backend
@@ -187,6 +191,7 @@ pub fn train_source<B: Backend>(
         best_miou,
         seconds,
         iterations: cfg.iterations,
+        unmapped_train_labels: train.dataset().unmapped_labels(),
     })
 }
 

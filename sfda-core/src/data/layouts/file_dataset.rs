@@ -3,11 +3,12 @@
 //! image's size.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::data::classes::ClassSet;
 use crate::data::dataset::{Dataset, Layout};
 use crate::data::decode::{read_image, read_label_png, LabelEncoding};
-use crate::data::ids::IdTable;
+use crate::data::ids::{IdTable, UnmappedIds};
 use crate::data::sample::Sample;
 use crate::error::{Error, Result};
 
@@ -39,6 +40,7 @@ pub struct FileDataset {
     items: Vec<FileItem>,
     labels: LabelSpec,
     class_set: ClassSet,
+    unmapped: Arc<UnmappedIds>,
 }
 
 impl FileDataset {
@@ -56,7 +58,18 @@ impl FileDataset {
             items,
             labels,
             class_set,
+            unmapped: Arc::default(),
         }
+    }
+
+    /// The same dataset with unknown raw label ids refused (`true`) or
+    /// mapped to ignore and counted (`false`, the layouts' default); PNGs of
+    /// train ids are always strict.
+    pub fn with_strict_labels(mut self, strict: bool) -> Self {
+        if strict {
+            self.labels.table = self.labels.table.strict(true);
+        }
+        self
     }
 
     /// The listed files.
@@ -99,7 +112,7 @@ impl Dataset for FileDataset {
             }
             self.labels
                 .table
-                .apply(&mut map.data, map.width as usize, path)?;
+                .apply(&mut map.data, map.width as usize, path, &self.unmapped)?;
             sample.label = Some(map);
         }
         Ok(sample)
@@ -126,6 +139,10 @@ impl Dataset for FileDataset {
 
     fn class_set(&self) -> ClassSet {
         self.class_set
+    }
+
+    fn unmapped_labels(&self) -> Vec<(u8, u64)> {
+        self.unmapped.snapshot()
     }
 
     fn describe(&self) -> String {

@@ -73,7 +73,7 @@ def transfer_figure():
     for run in sorted(glob.glob(os.path.join(HERE, "transfer-only/tr-*"))):
         variant, seed = os.path.basename(run)[3:].rsplit("-s", 1)
         log = load(os.path.join(run, "train_log.json"))
-        pts = [(0, 0.0)] + [(r["step"], r["val_miou"]) for r in log if "val_miou" in r]
+        pts = [(r["step"], r["val_miou"]) for r in log if "val_miou" in r]
         rep = load(os.path.join(run, "report.json"))
         final = rep["after"]["metrics"]["miou"] * 100
         pts.append((rep["iterations"], final))

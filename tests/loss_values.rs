@@ -114,6 +114,20 @@ fn bns_plain_l2_and_layer_mean<B: Backend>(dev: &B::Device) -> Result<()> {
         LayerReduction::Mean,
     )?;
     assert_close(&[scalar(&mean)], &[5.5], TOL);
+    // Channel-normalised (ε = 1e-5): layer 1 means 1/1 + 4/3, variances
+    // 0 + (2/3)²; layer 2 mean 1/1, variance (1/1)² → 4.7777…
+    let normalised = bns_loss(
+        &two_layers::<B>(dev)?,
+        BnsNorm::ChannelNormalised,
+        LayerReduction::Sum,
+    )?;
+    let e = 1e-5f64;
+    let expected = 1.0 / (1.0 + e)
+        + 4.0 / (3.0 + e)
+        + (2.0 / (3.0 + e)).powi(2)
+        + 1.0 / (1.0 + e)
+        + (1.0 / (1.0 + e)).powi(2);
+    assert_close(&[scalar(&normalised)], &[expected as f32], TOL);
     Ok(())
 }
 

@@ -42,8 +42,15 @@ pub fn run(a: PredictArgs) -> anyhow::Result<()> {
         grid_rows: 6,
         progress: !a.quiet,
     });
-    if let JobOutput::Predict(n) = a.backend.run(&job)? {
-        println!("wrote {n} predictions and grid.png to {}", a.out.display());
+    if let JobOutput::Predict(summary) = a.backend.run(&job)? {
+        if let Some(w) = summary.class_warning() {
+            eprintln!("{w}");
+        }
+        println!(
+            "wrote {} predictions and grid.png to {}",
+            summary.images,
+            a.out.display()
+        );
     }
     Ok(())
 }

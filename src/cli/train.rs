@@ -39,6 +39,13 @@ pub struct TrainSourceArgs {
     /// Seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Start from pretrained weights (safetensors), e.g. torchvision's
+    /// ImageNet `resnet50()` / `resnet101()` / `vgg16_bn()` state_dict:
+    /// ResNet names are mapped under `backbone.`, VGG `features.*` under
+    /// `encoder.`, a `module.` prefix is stripped; prints what was loaded,
+    /// skipped and missing, and refuses a file that matches nothing.
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
@@ -70,6 +77,7 @@ pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
             val_every: a.val_every,
             seed: a.seed,
             progress: !a.quiet,
+            init: a.init.clone(),
             ..TrainSourceConfig::default()
         },
         train,
@@ -79,6 +87,9 @@ pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
         out: a.out,
     });
     if let JobOutput::TrainSource(s) = a.backend.run(&job)? {
+        if let (Some(report), Some(path)) = (&s.init, &a.init) {
+            println!("{}", report.summary(path));
+        }
         println!(
             "trained {} steps in {:.1} s; best val mIoU {}; best: {}; last: {}",
             s.iterations,

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::Normalize;
 use crate::model::SegModel;
 use crate::tensor::Backend;
 
@@ -29,6 +30,35 @@ impl Default for Normalization {
         Normalization {
             mean: [0.485, 0.456, 0.406],
             std: [0.229, 0.224, 0.225],
+        }
+    }
+}
+
+impl Normalization {
+    /// Checks every mean is finite and every standard deviation finite and
+    /// positive; the error names the offending key.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        for (c, (&m, &sd)) in self.mean.iter().zip(&self.std).enumerate() {
+            if !m.is_finite() {
+                return Err(format!("normalization.mean[{c}] is {m}; it must be finite"));
+            }
+            if !(sd.is_finite() && sd > 0.0) {
+                return Err(format!(
+                    "normalization.std[{c}] is {sd}; it must be finite and positive"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<Normalization> for Normalize {
+    /// The data pipeline's normalisation that feeds a model what its sidecar
+    /// says it was trained on.
+    fn from(n: Normalization) -> Self {
+        Normalize {
+            mean: n.mean,
+            std: n.std,
         }
     }
 }
@@ -119,6 +149,12 @@ pub struct CheckpointMeta {
     /// Name of the class set, e.g. `cityscapes19`, `synthia16`.
     #[serde(default)]
     pub class_set: String,
+    /// Output stride of the network the weights were trained as (DeepLabV3:
+    /// 8 or 16). Weights of one stride fit the other's tensor shapes, so a
+    /// sidecar that records it is checked against `arch` on load; absent
+    /// (hand-written sidecars, SegNet, plugins): not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_stride: Option<usize>,
     /// Input normalisation.
     #[serde(default)]
     pub normalization: Normalization,
@@ -138,6 +174,7 @@ impl CheckpointMeta {
             version: VERSION,
             arch: arch.to_string(),
             num_classes,
+            output_stride: crate::net::output_stride(arch),
             class_set: String::new(),
             normalization: Normalization::default(),
             image_size: ImageSize::default(),

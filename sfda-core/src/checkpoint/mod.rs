@@ -36,6 +36,7 @@
 //! save_file(model.state_dict(), "deeplabv3_resnet50.safetensors")
 //! ```
 
+mod init;
 mod meta;
 mod tensors;
 
@@ -43,6 +44,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::atomic::write_atomic;
+pub use init::{init_from_pretrained, InitReport, INIT_PREFIXES};
 pub use meta::{CheckpointMeta, ImageSize, Normalization, Provenance, FORMAT, VERSION};
 pub use tensors::{load_weights, read_metadata, save_vars, LoadOpts, LoadReport};
 
@@ -138,8 +140,11 @@ pub fn read_meta(path: &Path) -> Result<CheckpointMeta> {
     Ok(meta)
 }
 
-fn parse_meta(path: &Path, text: &str) -> Result<CheckpointMeta> {
-    let m: CheckpointMeta = serde_json::from_str(text)
+/// Parses and checks sidecar JSON `text` read from `path` (named in errors):
+/// the format tag and version, the normalisation, torchvision arch aliases
+/// (resolved to the built-in name) and a recorded output stride.
+pub fn parse_meta(path: &Path, text: &str) -> Result<CheckpointMeta> {
+    let mut m: CheckpointMeta = serde_json::from_str(text)
         .map_err(|e| ckpt_err(path, format!("invalid checkpoint metadata: {e}")))?;
     if m.format != FORMAT {
         return Err(ckpt_err(
@@ -156,7 +161,39 @@ fn parse_meta(path: &Path, text: &str) -> Result<CheckpointMeta> {
             ),
         ));
     }
+    m.normalization.check().map_err(|msg| ckpt_err(path, msg))?;
+    m.arch = crate::net::canonical_arch(&m.arch).to_string();
+    check_output_stride(path, &m)?;
     Ok(m)
+}
+
+/// Refuses a sidecar whose recorded output stride is not its architecture's
+/// (an `-os16` name on stride-8 weights loads with the same shapes and
+/// predicts garbage).
+fn check_output_stride(path: &Path, m: &CheckpointMeta) -> Result<()> {
+    let (Some(recorded), Some(of_arch)) = (m.output_stride, crate::net::output_stride(&m.arch))
+    else {
+        return Ok(());
+    };
+    if recorded == of_arch {
+        return Ok(());
+    }
+    let fitting = crate::net::KNOWN_ARCHS
+        .iter()
+        .find(|a| {
+            crate::net::output_stride(a) == Some(recorded)
+                && a.trim_end_matches("-os16") == m.arch.trim_end_matches("-os16")
+        })
+        .map(|a| format!("; name the arch '{a}'"))
+        .unwrap_or_default();
+    Err(ckpt_err(
+        path,
+        format!(
+            "output_stride is {recorded} but arch '{}' has output stride {of_arch}: the weights \
+             would load (same shapes) and predict at the wrong dilation{fitting}",
+            m.arch
+        ),
+    ))
 }
 
 /// Loads the checkpoint at `path` into `model`, refusing one saved for

@@ -177,7 +177,7 @@ pub fn load_weights<B: Backend>(
     })
 }
 
-fn to_f32(view: &TensorView<'_>) -> std::result::Result<Vec<f32>, String> {
+pub(super) fn to_f32(view: &TensorView<'_>) -> std::result::Result<Vec<f32>, String> {
     let d = view.data();
     let v = match view.dtype() {
         Dtype::F32 => d

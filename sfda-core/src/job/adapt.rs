@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::algo::{build_run, run_adaptation, AdaptConfig, AdaptInputs, AdaptReport};
 use crate::checkpoint::read_meta;
-use crate::data::{ClassSet, DataLoader, LoaderConfig, Transform};
+use crate::data::{ClassSet, DataLoader, LoaderConfig, Normalize, Transform};
 use crate::job::DataSpec;
 use crate::tensor::Backend;
 use crate::Result;
@@ -37,12 +37,15 @@ impl AdaptJob {
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<AdaptReport> {
         let mut run = build_run::<B>(&self.cfg, &self.source, dev, None)?;
         let resize = self.cfg.target_size;
+        // Target images are fed as the source model's sidecar says it was trained.
+        let normalize = Normalize::from(run.models.source_meta.normalization);
         let target = match &self.target {
             Some(t) if !self.cfg.ablation.transfer_only => {
                 let mut lc = LoaderConfig::train(self.cfg.batch_size, self.cfg.seed, None);
                 lc.labels = false;
                 lc.prefetch = 0;
                 lc.transform = Transform::train(resize, None);
+                lc.transform.normalize = normalize;
                 Some(DataLoader::new(t.open()?, lc)?)
             }
             _ => None,
@@ -53,6 +56,7 @@ impl AdaptJob {
                 let set = ds.class_set();
                 let mut lc = LoaderConfig::eval(8);
                 lc.transform = Transform::eval(resize);
+                lc.transform.normalize = normalize;
                 (Some(DataLoader::new(ds, lc)?), set)
             }
             None => (None, class_set_of(&self.source)),

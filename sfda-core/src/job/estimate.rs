@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::algo::{estimate_source, AdaptConfig, EstimateInputs, EstimateSummary};
+use crate::checkpoint::read_meta;
 use crate::data::{DataLoader, LoaderConfig, Transform};
 use crate::job::DataSpec;
 use crate::tensor::Backend;
@@ -43,6 +44,7 @@ impl EstimateJob {
                 lc.drop_last = true;
                 let [h, w] = self.cfg.fake_size;
                 lc.transform = Transform::eval(Some([w as u32, h as u32]));
+                lc.transform.normalize = read_meta(&self.source)?.normalization.into();
                 Some(DataLoader::new(spec.open()?, lc)?)
             }
             None => None,

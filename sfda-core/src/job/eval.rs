@@ -30,10 +30,13 @@ impl EvalJob {
     /// Runs it with backend `B`.
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<SegMetrics> {
         let vs = VarStore::<B>::new(dev.clone(), 0);
-        let (model, _) = load_seg_model::<B>(&self.checkpoint, &vs.root())?;
+        let (model, meta) = load_seg_model::<B>(&self.checkpoint, &vs.root())?;
         let ds = self.data.open()?;
         let set = self.class_set.unwrap_or(ds.class_set());
-        let loader = DataLoader::new(ds, LoaderConfig::eval(self.batch_size))?;
+        // The model sees what its sidecar says it was trained on.
+        let mut lc = LoaderConfig::eval(self.batch_size);
+        lc.transform.normalize = meta.normalization.into();
+        let loader = DataLoader::new(ds, lc)?;
         Ok(evaluate(model.as_ref(), &loader, set, dev, self.progress)?.metrics)
     }
 }

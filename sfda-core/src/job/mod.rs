@@ -20,7 +20,7 @@ pub use data_spec::DataSpec;
 pub use demo::{cached_source_model, DemoJob, DemoSummary, SourceModelSpec, DEMO_PRESET};
 pub use estimate::EstimateJob;
 pub use eval::EvalJob;
-pub use predict::PredictJob;
+pub use predict::{PredictJob, PredictSummary};
 pub use train_source::TrainSourceJob;
 
 use crate::algo::AdaptReport;
@@ -74,7 +74,7 @@ pub enum JobOutput {
     /// Result of [`Job::Eval`].
     Eval(Box<SegMetrics>),
     /// Result of [`Job::Predict`]: pictures written.
-    Predict(usize),
+    Predict(PredictSummary),
     /// Result of [`Job::Adapt`].
     Adapt(Box<AdaptReport>),
     /// Result of [`Job::Estimate`].

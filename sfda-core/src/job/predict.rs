@@ -29,16 +29,53 @@ pub struct PredictJob {
     pub progress: bool,
 }
 
+/// What [`PredictJob`] wrote.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PredictSummary {
+    /// Images predicted.
+    pub images: usize,
+    /// Classes of the model.
+    pub model_classes: usize,
+    /// Classes of the data's class set (the palette's colours).
+    pub data_classes: usize,
+    /// Predicted pixels of a class the data's class set does not have (a
+    /// 21-class model on 19-class data); painted black.
+    pub pixels_outside_class_set: u64,
+}
+
+impl PredictSummary {
+    /// A line for the user when the model has classes the data lacks.
+    pub fn class_warning(&self) -> Option<String> {
+        (self.model_classes > self.data_classes).then(|| {
+            format!(
+                "warning: the model has {} classes but the data's class set has {}: predictions \
+                 of classes {}..{} ({} pixels) have no colour and are painted black",
+                self.model_classes,
+                self.data_classes,
+                self.data_classes,
+                self.model_classes - 1,
+                self.pixels_outside_class_set
+            )
+        })
+    }
+}
+
 impl PredictJob {
-    /// Runs it with backend `B`; returns the number of images predicted.
-    pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<usize> {
+    /// Runs it with backend `B`.
+    pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<PredictSummary> {
         let vs = VarStore::<B>::new(dev.clone(), 0);
-        let (model, _) = load_seg_model::<B>(&self.checkpoint, &vs.root())?;
+        let (model, meta) = load_seg_model::<B>(&self.checkpoint, &vs.root())?;
         std::fs::create_dir_all(&self.out).map_err(|e| Error::io(&self.out, e))?;
-        let loader = DataLoader::new(self.images.open()?, LoaderConfig::eval(4))?;
+        // The model sees what its sidecar says it was trained on.
+        let norm = Normalize::from(meta.normalization);
+        let mut lc = LoaderConfig::eval(4);
+        lc.transform.normalize = norm;
+        let dataset = self.images.open()?;
+        let data_classes = dataset.class_set().len();
+        let loader = DataLoader::new(dataset, lc)?;
+        let mut outside = 0u64;
         let total = loader.dataset().len().min(self.limit.unwrap_or(usize::MAX));
         let bar = progress_bar(total as u64, "predict", self.progress);
-        let norm = Normalize::default();
         let mut rows = Vec::new();
         let mut done = 0;
         for batch in loader.epoch(0) {
@@ -48,7 +85,12 @@ impl PredictJob {
             let batch = batch?;
             let pred = predict_labels(model.as_ref(), &batch_images::<B>(&batch, dev)?)?;
             let (h, w) = batch.hw();
-            for i in 0..batch.len().min(total - done) {
+            let shown = batch.len().min(total - done);
+            outside += pred[..shown * h * w]
+                .iter()
+                .filter(|&&c| usize::from(c) >= data_classes)
+                .count() as u64;
+            for i in 0..shown {
                 let map = LabelMap::new(
                     w as u32,
                     h as u32,
@@ -73,6 +115,11 @@ impl PredictJob {
         bar.finish_and_clear();
         let refs: Vec<_> = rows.iter().map(|(i, g, p)| (i, g.as_ref(), p)).collect();
         prediction_grid(&refs).save(&self.out.join("grid.png"))?;
-        Ok(done)
+        Ok(PredictSummary {
+            images: done,
+            model_classes: model.num_classes(),
+            data_classes,
+            pixels_outside_class_set: outside,
+        })
     }
 }

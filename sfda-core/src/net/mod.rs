@@ -32,7 +32,10 @@ pub use aspp::Aspp;
 pub use deeplabv3::{DeepLabV3, DeepLabV3Config};
 pub use discriminator::{DiscriminatorConfig, PatchDiscriminator};
 pub use generator::{DcganGenerator, GeneratorConfig};
-pub use presets::{arch_spec, deeplabv3_mini, segnet_mini, ArchSpec, KNOWN_ARCHS};
+pub use presets::{
+    arch_spec, canonical_arch, deeplabv3_mini, output_stride, segnet_mini, ArchSpec, KNOWN_ARCHS,
+    TORCHVISION_ALIASES,
+};
 pub use resnet::{BlockKind, ResNet, ResNetConfig};
 pub use segnet::{SegNet, SegNetConfig};
 
@@ -44,14 +47,15 @@ use crate::{Error, Result};
 /// Builds the segmentation network called `arch` with `num_classes` outputs
 /// under `vs`, from the architecture registry: the built-ins
 /// ([`KNOWN_ARCHS`]), networks registered statically and networks of loaded
-/// plugins. An unknown name is a [`Error::Config`] listing the registered
-/// ones.
+/// plugins. torchvision's names ([`TORCHVISION_ALIASES`], e.g.
+/// `deeplabv3_resnet50`) build the matching built-in network. An unknown
+/// name is a [`Error::Config`] listing the registered ones.
 pub fn build_seg_model<B: Backend>(
     arch: &str,
     num_classes: usize,
     vs: &VarPath<B>,
 ) -> Result<Box<dyn SegModel<B>>> {
-    crate::registry::make_arch::<B>(arch, num_classes, vs)
+    crate::registry::make_arch::<B>(canonical_arch(arch), num_classes, vs)
 }
 
 /// Builds one of the built-in networks ([`KNOWN_ARCHS`]); what the registry's

@@ -30,6 +30,33 @@ pub const KNOWN_ARCHS: &[&str] = &[
     "segnet-vgg16",
 ];
 
+/// torchvision's model-builder names accepted for the built-in networks with
+/// the same weight layout and output stride (torchvision's DeepLabV3 dilates
+/// layer3 and layer4: output stride 8).
+pub const TORCHVISION_ALIASES: &[(&str, &str)] = &[
+    ("deeplabv3_resnet101", "deeplabv3-resnet101"),
+    ("deeplabv3_resnet50", "deeplabv3-resnet50"),
+];
+
+/// The built-in name behind a torchvision alias ([`TORCHVISION_ALIASES`]);
+/// any other name is returned as it is.
+pub fn canonical_arch(arch: &str) -> &str {
+    TORCHVISION_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == arch)
+        .map_or(arch, |(_, name)| name)
+}
+
+/// The output stride (input size / feature-map size) of a built-in DeepLabV3
+/// architecture; `None` for SegNet (it decodes back to full resolution) and
+/// for names that are not built in (plugins).
+pub fn output_stride(arch: &str) -> Option<usize> {
+    match arch_spec(canonical_arch(arch)) {
+        Ok(ArchSpec::DeepLabV3(cfg)) => Some(cfg.backbone.output_stride),
+        _ => None,
+    }
+}
+
 /// The CPU preset of DeepLabV3: a ResNet with one basic block per stage,
 /// widths 16·32·64·128, output stride 8, 64-channel ASPP with rates 2/4/6
 /// (sized for 256×128 inputs, whose feature map is 32×16).

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{self, CheckpointMeta, ImageSize, Provenance};
+use crate::checkpoint::{self, CheckpointMeta, ImageSize, InitReport, Provenance};
 use crate::data::{ClassSet, DataLoader};
 use crate::model::ForwardOpts;
 use crate::net::build_seg_model;
@@ -43,6 +43,11 @@ pub struct TrainSourceConfig {
     pub seed: u64,
     /// Draw progress bars.
     pub progress: bool,
+    /// Pretrained weights to start from (e.g. a torchvision ImageNet
+    /// `resnet50()` / `vgg16_bn()` state_dict saved as safetensors), mapped
+    /// onto the network by [`checkpoint::init_from_pretrained`]; none: random
+    /// initialisation.
+    pub init: Option<PathBuf>,
 }
 
 impl Default for TrainSourceConfig {
@@ -59,6 +64,7 @@ impl Default for TrainSourceConfig {
             val_every: 250,
             seed: 0,
             progress: true,
+            init: None,
         }
     }
 }
@@ -80,6 +86,8 @@ pub struct TrainSourceSummary {
     /// ignore, per raw id, summed over every load of the run (an image
     /// seen in several epochs counts each time).
     pub unmapped_train_labels: Vec<(u8, u64)>,
+    /// What `init` loaded, when the network started from pretrained weights.
+    pub init: Option<InitReport>,
 }
 
 /// Trains `cfg.arch` from scratch on `train` (labelled batches) with backend
@@ -101,6 +109,10 @@ pub fn train_source<B: Backend>(
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let vs = VarStore::<B>::new(dev.clone(), cfg.seed);
     let model = build_seg_model::<B>(&cfg.arch, cfg.class_set.len().max(19), &vs.root())?;
+    let init = match &cfg.init {
+        Some(p) => Some(checkpoint::init_from_pretrained(p, &model.named_vars())?),
+        None => None,
+    };
     let mut opt = Sgd::new(model.trainable_vars(), cfg.sgd);
     let sched = PolyLr {
         base: cfg.sgd.lr,
@@ -113,6 +125,9 @@ pub fn train_source<B: Backend>(
     let mut best_miou: Option<f64> = None;
     let mut stream = train.stream(0);
     let bar = progress_bar(cfg.iterations as u64, "train", cfg.progress);
+    if let (Some(report), Some(p)) = (&init, &cfg.init) {
+        bar.println(report.summary(p));
+    }
     let t0 = Instant::now();
     let mut image_hw = (0, 0);
     let mut running = 0.0f64;
@@ -192,6 +207,7 @@ pub fn train_source<B: Backend>(
         seconds,
         iterations: cfg.iterations,
         unmapped_train_labels: train.dataset().unmapped_labels(),
+        init,
     })
 }
 
@@ -218,5 +234,10 @@ fn save_model<B: Backend>(
         iterations: Some(step as u64),
         ..Provenance::default()
     };
+    if let Some(p) = &cfg.init {
+        meta.provenance
+            .notes
+            .insert("init".into(), p.display().to_string());
+    }
     checkpoint::save(path, model, &meta)
 }

@@ -309,6 +309,84 @@ fn pytorch_style_state_dict_loads_with_extras_skipped() {
     );
     let lax = LoadOpts {
         deny_unexpected: false,
+        ..LoadOpts::default()
     };
     assert!(checkpoint::load_weights(&mixed_path, &dst.named_vars(), lax).is_ok());
+}
+
+#[test]
+fn a_data_parallel_export_loads_with_the_sidecars_key_prefix() {
+    let dev = tch_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let vs = VarStore::<TchBackend>::new(dev, 0);
+    let src = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root().pp("src")).unwrap();
+    warm_up(src.as_ref(), &dev);
+    let mut vars = src.named_vars();
+    for v in &mut vars {
+        v.name = format!("module.{}", v.name);
+    }
+    let path = dir.path().join("dp.safetensors");
+    checkpoint::save_vars(&path, &vars, &BTreeMap::new()).unwrap();
+    let sidecar = checkpoint::sidecar_path(&path);
+
+    // Without key_prefix: an error that names the option.
+    std::fs::write(
+        &sidecar,
+        r#"{"format": "sfda-checkpoint", "version": 1, "arch": "deeplabv3-mini", "num_classes": 19}"#,
+    )
+    .unwrap();
+    let vs2 = VarStore::<TchBackend>::new(dev, 1);
+    expect_ckpt_err(
+        checkpoint::load_seg_model::<TchBackend>(&path, &vs2.root()).map(|_| ()),
+        &path,
+        &["module.", "key_prefix"],
+    );
+
+    // With it: the same logits, and a line saying what was stripped.
+    std::fs::write(
+        &sidecar,
+        r#"{"format": "sfda-checkpoint", "version": 1, "arch": "deeplabv3-mini", "num_classes": 19, "key_prefix": "module."}"#,
+    )
+    .unwrap();
+    let vs3 = VarStore::<TchBackend>::new(dev, 1);
+    let (loaded, meta, report) =
+        checkpoint::load_seg_model_reporting::<TchBackend>(&path, &vs3.root()).unwrap();
+    assert_eq!(meta.key_prefix, "module.");
+    assert_eq!(report.loaded, src.named_vars().len());
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert!(
+        report
+            .notes()
+            .iter()
+            .any(|n| n.contains("stripped the prefix 'module.'")),
+        "{:?}",
+        report.notes()
+    );
+    let x = normal(9, SHAPE.iter().product());
+    assert_eq!(
+        logits(src.as_ref(), &dev, &x, &SHAPE),
+        logits(loaded.as_ref(), &dev, &x, &SHAPE)
+    );
+}
+
+#[test]
+fn load_notes_say_what_was_skipped_and_converted() {
+    let report = checkpoint::LoadReport {
+        loaded: 10,
+        skipped: vec![
+            "aux_classifier.0.weight".into(),
+            "aux_classifier.4.bias".into(),
+            "backbone.bn1.num_batches_tracked".into(),
+        ],
+        converted: 12,
+        key_prefix: String::new(),
+    };
+    let notes = report.notes().join("\n");
+    assert!(
+        notes.contains("skipped 2 aux_classifier.* entries"),
+        "{notes}"
+    );
+    assert!(notes.contains("skipped 1 num_batches_tracked"), "{notes}");
+    assert!(notes.contains("converted 12 entries to f32"), "{notes}");
+    assert!(checkpoint::LoadReport::default().notes().is_empty());
 }

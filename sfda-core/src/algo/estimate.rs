@@ -387,7 +387,7 @@ pub fn estimate_source<B: Backend>(
     };
     while run.warmup_done < inputs.steps {
         let values = run.warmup_step()?;
-        if let Some((_, v)) = values.iter().find(|(k, _)| k == "bns") {
+        if let Some((_, v)) = values.iter().find(|(k, _)| k == "bns_eq4") {
             last_bns = *v;
         }
         bar.set_message(format!("L_BNS {last_bns:.3}"));

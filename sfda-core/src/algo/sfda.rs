@@ -365,6 +365,12 @@ impl<B: Backend> Sfda<B> {
         let mut values = vec![("bns".to_string(), total.to_scalar()?)];
         let parts = [("bns".to_string(), total.clone())];
         self.step_generator(&img, &t, &parts, &total, &mut values)?;
+        // eq. 4 as the paper writes it on every warm-up step (the configured
+        // `[losses.bns]` norm may differ), so estimates with different
+        // options compare against the same real-image reference.
+        if !values.iter().any(|(k, _)| k == "bns_eq4") {
+            values.push(("bns_eq4".into(), bns_total(&bns_layers(&t.bn_stats)?)));
+        }
         self.warmup_done += 1;
         Ok(values)
     }

@@ -155,6 +155,10 @@ pub struct CheckpointMeta {
     /// (hand-written sidecars, SegNet, plugins): not checked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_stride: Option<usize>,
+    /// A prefix every name in the weights file carries and the network's
+    /// names lack, stripped on load: `module.` for a `DataParallel` export.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub key_prefix: String,
     /// Input normalisation.
     #[serde(default)]
     pub normalization: Normalization,
@@ -175,6 +179,7 @@ impl CheckpointMeta {
             arch: arch.to_string(),
             num_classes,
             output_stride: crate::net::output_stride(arch),
+            key_prefix: String::new(),
             class_set: String::new(),
             normalization: Normalization::default(),
             image_size: ImageSize::default(),

@@ -212,8 +212,15 @@ pub fn load<B: Backend>(path: &Path, model: &dyn SegModel<B>) -> Result<Checkpoi
             ),
         ));
     }
-    load_weights(path, &model.named_vars(), LoadOpts::default())?;
+    load_weights(path, &model.named_vars(), load_opts(&meta))?;
     Ok(meta)
+}
+
+fn load_opts(meta: &CheckpointMeta) -> LoadOpts {
+    LoadOpts {
+        key_prefix: meta.key_prefix.clone(),
+        ..LoadOpts::default()
+    }
 }
 
 /// Builds the network a checkpoint describes under `vs` and loads its weights.
@@ -221,9 +228,18 @@ pub fn load_seg_model<B: Backend>(
     path: &Path,
     vs: &VarPath<B>,
 ) -> Result<(Box<dyn SegModel<B>>, CheckpointMeta)> {
+    load_seg_model_reporting(path, vs).map(|(model, meta, _)| (model, meta))
+}
+
+/// [`load_seg_model`], also returning what loading skipped, converted or
+/// stripped ([`LoadReport::notes`] has lines for the user).
+pub fn load_seg_model_reporting<B: Backend>(
+    path: &Path,
+    vs: &VarPath<B>,
+) -> Result<(Box<dyn SegModel<B>>, CheckpointMeta, LoadReport)> {
     let meta = read_meta(path)?;
     let model = build_seg_model::<B>(&meta.arch, meta.num_classes, vs)
         .map_err(|e| ckpt_err(path, format!("cannot build its network: {e}")))?;
-    load_weights(path, &model.named_vars(), LoadOpts::default())?;
-    Ok((model, meta))
+    let report = load_weights(path, &model.named_vars(), load_opts(&meta))?;
+    Ok((model, meta, report))
 }

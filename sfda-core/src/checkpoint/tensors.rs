@@ -25,17 +25,22 @@ fn ckpt_err(path: &Path, msg: impl Into<String>) -> Error {
 }
 
 /// How strictly [`load_weights`] matches file entries to variables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOpts {
     /// Refuse file entries that match no variable (other than the
     /// [ignorable](LoadReport::skipped) PyTorch extras).
     pub deny_unexpected: bool,
+    /// A prefix the file's names carry and the model's lack, such as the
+    /// `module.` of a `DataParallel` export (the sidecar's `key_prefix`);
+    /// empty: names match as they are.
+    pub key_prefix: String,
 }
 
 impl Default for LoadOpts {
     fn default() -> Self {
         LoadOpts {
             deny_unexpected: true,
+            key_prefix: String::new(),
         }
     }
 }
@@ -48,6 +53,63 @@ pub struct LoadReport {
     /// File entries that were not used (`num_batches_tracked`,
     /// `aux_classifier.*`, and any others when unexpected entries are allowed).
     pub skipped: Vec<String>,
+    /// Entries converted to f32 from `F16`, `BF16` or `F64`.
+    pub converted: usize,
+    /// The prefix stripped from the file's names ([`LoadOpts::key_prefix`]).
+    pub key_prefix: String,
+}
+
+impl LoadReport {
+    /// Lines for the user about what loading did beyond setting variables:
+    /// skipped entries (grouped), precision conversion, a stripped prefix.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let aux = self
+            .skipped
+            .iter()
+            .filter(|n| n.starts_with("aux_classifier."))
+            .count();
+        let counters = self
+            .skipped
+            .iter()
+            .filter(|n| n.ends_with("num_batches_tracked"))
+            .count();
+        let other = self.skipped.len() - aux - counters;
+        if aux > 0 {
+            notes.push(format!(
+                "skipped {aux} aux_classifier.* entries (torchvision's auxiliary head; sfda \
+                 trains without it)"
+            ));
+        }
+        if counters > 0 {
+            notes.push(format!(
+                "skipped {counters} num_batches_tracked entries (BN step counters)"
+            ));
+        }
+        if other > 0 {
+            notes.push(format!(
+                "skipped {other} entries that match no variable (e.g. '{}')",
+                self.skipped
+                    .iter()
+                    .find(|n| !n.starts_with("aux_classifier.")
+                        && !n.ends_with("num_batches_tracked"))
+                    .map_or("", String::as_str)
+            ));
+        }
+        if self.converted > 0 {
+            notes.push(format!(
+                "converted {} entries to f32 from half or double precision",
+                self.converted
+            ));
+        }
+        if !self.key_prefix.is_empty() {
+            notes.push(format!(
+                "stripped the prefix '{}' from the file's names (the sidecar's key_prefix)",
+                self.key_prefix
+            ));
+        }
+        notes
+    }
 }
 
 /// Serialises `vars` (as `f32`) with string `metadata` and writes the file
@@ -112,16 +174,26 @@ pub fn load_weights<B: Backend>(
     let st = SafeTensors::deserialize(&bytes)
         .map_err(|e| ckpt_err(path, format!("not a safetensors file: {e}")))?;
     let names: Vec<&str> = st.names();
+    let prefix = opts.key_prefix.as_str();
     let mut staged = Vec::with_capacity(vars.len());
+    let mut converted = 0;
     for v in vars {
         let want = v.var.shape();
-        let view = match st.tensor(&v.name) {
+        let file_name = format!("{prefix}{}", v.name);
+        let view = match st.tensor(&file_name) {
             Ok(view) => view,
             Err(_) => {
                 let hint = names
                     .iter()
                     .find(|n| n.ends_with(&format!(".{}", v.name)))
-                    .map(|n| format!("; the file has '{n}' — strip its prefix"))
+                    .map(|n| {
+                        let p = &n[..n.len() - v.name.len()];
+                        format!(
+                            "; the file has '{n}': set \"key_prefix\": \"{p}\" in the sidecar \
+                             to strip '{p}' (a DataParallel export), or export the bare \
+                             model's state_dict"
+                        )
+                    })
                     .unwrap_or_default();
                 return Err(ckpt_err(
                     path,
@@ -143,14 +215,18 @@ pub fn load_weights<B: Backend>(
                 ),
             ));
         }
+        if view.dtype() != Dtype::F32 {
+            converted += 1;
+        }
         let data =
             to_f32(&view).map_err(|m| ckpt_err(path, format!("tensor '{}': {m}", v.name)))?;
         staged.push((v, data));
     }
-    let known: HashSet<&str> = vars.iter().map(|v| v.name.as_str()).collect();
+    let known: HashSet<String> = vars.iter().map(|v| format!("{prefix}{}", v.name)).collect();
     let mut skipped: Vec<String> = names
         .iter()
         .filter(|n| !known.contains(**n))
+        .map(|n| n.strip_prefix(prefix).unwrap_or(n))
         .map(|n| n.to_string())
         .collect();
     skipped.sort();
@@ -174,6 +250,8 @@ pub fn load_weights<B: Backend>(
     Ok(LoadReport {
         loaded: staged.len(),
         skipped,
+        converted,
+        key_prefix: opts.key_prefix,
     })
 }
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::checkpoint::load_seg_model;
+use crate::checkpoint::load_seg_model_reporting;
 use crate::data::{ClassSet, DataLoader, LoaderConfig};
 use crate::job::DataSpec;
 use crate::metrics::SegMetrics;
@@ -30,7 +30,12 @@ impl EvalJob {
     /// Runs it with backend `B`.
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<SegMetrics> {
         let vs = VarStore::<B>::new(dev.clone(), 0);
-        let (model, meta) = load_seg_model::<B>(&self.checkpoint, &vs.root())?;
+        let (model, meta, report) = load_seg_model_reporting::<B>(&self.checkpoint, &vs.root())?;
+        if self.progress {
+            for note in report.notes() {
+                eprintln!("{}: {note}", self.checkpoint.display());
+            }
+        }
         let ds = self.data.open()?;
         let set = self.class_set.unwrap_or(ds.class_set());
         // The model sees what its sidecar says it was trained on.

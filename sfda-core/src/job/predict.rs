@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::checkpoint::load_seg_model;
+use crate::checkpoint::load_seg_model_reporting;
 use crate::data::{
     colorize, prediction_grid, save_rgb_png, DataLoader, LabelMap, LoaderConfig, Normalize,
 };
@@ -64,7 +64,12 @@ impl PredictJob {
     /// Runs it with backend `B`.
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<PredictSummary> {
         let vs = VarStore::<B>::new(dev.clone(), 0);
-        let (model, meta) = load_seg_model::<B>(&self.checkpoint, &vs.root())?;
+        let (model, meta, report) = load_seg_model_reporting::<B>(&self.checkpoint, &vs.root())?;
+        if self.progress {
+            for note in report.notes() {
+                eprintln!("{}: {note}", self.checkpoint.display());
+            }
+        }
         std::fs::create_dir_all(&self.out).map_err(|e| Error::io(&self.out, e))?;
         // The model sees what its sidecar says it was trained on.
         let norm = Normalize::from(meta.normalization);

@@ -390,3 +390,32 @@ fn load_notes_say_what_was_skipped_and_converted() {
     assert!(notes.contains("converted 12 entries to f32"), "{notes}");
     assert!(checkpoint::LoadReport::default().notes().is_empty());
 }
+
+#[test]
+fn non_finite_weights_are_refused_by_name() {
+    let dev = tch_cpu();
+    let dir = tempfile::tempdir().unwrap();
+    let vs = VarStore::<TchBackend>::new(dev, 0);
+    let model = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root()).unwrap();
+    let vars = model.named_vars();
+    let target = vars
+        .iter()
+        .find(|v| v.name == "classifier.4.weight")
+        .unwrap_or(&vars[0]);
+    let shape = target.var.shape();
+    let mut data = target.var.tensor().to_vec().unwrap();
+    data[0] = f32::NAN;
+    target
+        .var
+        .set(&Tensor::<TchBackend>::from_f32(&data, &shape, &dev).unwrap())
+        .unwrap();
+    let name = target.name.clone();
+    let path = dir.path().join("nan.safetensors");
+    checkpoint::save(&path, model.as_ref(), &meta_for(model.as_ref())).unwrap();
+    let vs2 = VarStore::<TchBackend>::new(dev, 1);
+    expect_ckpt_err(
+        checkpoint::load_seg_model::<TchBackend>(&path, &vs2.root()).map(|_| ()),
+        &path,
+        &[name.as_str(), "NaN"],
+    );
+}

@@ -78,7 +78,7 @@ fn sigkilled_adaptation_resumes_to_the_same_result() {
     let killed = dir.path().join("killed");
     let mut child = adapt_cmd(&src, &cfg, &killed).spawn().unwrap();
     let t0 = Instant::now();
-    while !killed.join("state/state.json").exists() {
+    while !killed.join("state/state.safetensors").exists() {
         assert!(t0.elapsed() < Duration::from_secs(120), "no state written");
         std::thread::sleep(Duration::from_millis(20));
     }

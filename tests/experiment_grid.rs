@@ -184,14 +184,21 @@ fn a_resumed_grid_skips_finished_cells_and_writes_every_table() {
     assert_eq!(exp.cells.len(), 5);
     let out = dir.path().join("out");
     let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
-    let job = |max_cells| ExperimentJob {
+    let job_only = |max_cells, only: &[&str]| ExperimentJob {
         experiment: exp.clone(),
         out: out.clone(),
         report: Some(dir.path().join("docs/results.md")),
         command: "sfda experiment --grid g.toml --out out".into(),
         progress: false,
         max_cells,
+        only: only.iter().map(|s| s.to_string()).collect(),
     };
+    let job = |max_cells| job_only(max_cells, &[]);
+    let e = job_only(None, &["nope"])
+        .run::<TchBackend>(&dev)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("no study 'nope'") && e.contains("main"), "{e}");
     let first = job(Some(2)).run::<TchBackend>(&dev).unwrap();
     assert_eq!((first.ran, first.reused, first.complete), (2, 0, false));
     assert!(first.markdown.contains("Partial"));
@@ -280,6 +287,7 @@ fn cells_with_a_warm_up_share_one_source_estimate() {
         command: "sfda experiment".into(),
         progress: false,
         max_cells: None,
+        only: Vec::new(),
     }
     .run::<TchBackend>(&dev)
     .unwrap();

@@ -167,6 +167,15 @@ fn interrupted_and_resumed_run_matches_an_uninterrupted_one() {
     let straight = run_to_end(&dir.path().join("a"), &src, None, false);
     let first = run_to_end(&dir.path().join("b"), &src, Some(2), false);
     assert!(!first.finished);
+    // The state is one file (tensors + scalars in its header): one atomic
+    // rename commits it, so a kill cannot leave new tensors beside an old
+    // iteration count.
+    let mut files: Vec<String> = std::fs::read_dir(dir.path().join("b/state"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, vec!["state.safetensors".to_string()]);
     let resumed = run_to_end(&dir.path().join("b"), &src, None, true);
     assert!(resumed.finished);
     let (a, b) = (

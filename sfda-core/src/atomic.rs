@@ -38,3 +38,82 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// The process id in a temporary name `.<file>.tmp-<pid>-<n>` that
+/// [`write_atomic`] makes, if `name` is one.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".tmp-")?;
+    let (pid, n) = tail.split_once('-')?;
+    n.parse::<u64>().ok()?;
+    pid.parse().ok()
+}
+
+/// Removes the temporary files of [`write_atomic`] in `dir` (not below it)
+/// whose writer process is gone: what a killed write leaves behind (a
+/// checkpoint's temporary can be tens of MB). Only where `/proc` tells which
+/// processes live (Linux); elsewhere nothing is removed. Returns how many
+/// files were removed.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return Ok(0);
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let me = std::process::id();
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_owner) else {
+            continue;
+        };
+        if pid != me && !proc.join(pid.to_string()).exists() {
+            let p = entry.path();
+            fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_recognised() {
+        assert_eq!(temp_owner(".state.safetensors.tmp-123-4"), Some(123));
+        assert_eq!(temp_owner(".a.tmp-b.json.tmp-7-0"), Some(7));
+        assert_eq!(temp_owner("state.safetensors"), None);
+        assert_eq!(temp_owner(".x.tmp-12"), None);
+        assert_eq!(temp_owner(".x.tmp-a-1"), None);
+    }
+
+    #[test]
+    fn stale_temps_go_and_everything_else_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(&dir.path().join("kept.json"), b"{}").unwrap();
+        // A pid above the kernel's maximum (2^22) cannot be alive.
+        let dead = dir.path().join(".state.safetensors.tmp-4194305-0");
+        let mine = dir
+            .path()
+            .join(format!(".live.json.tmp-{}-9", std::process::id()));
+        let other = dir.path().join(".notes.txt");
+        for p in [&dead, &mine, &other] {
+            fs::write(p, b"x").unwrap();
+        }
+        let removed = remove_stale_temps(dir.path()).unwrap();
+        if Path::new("/proc/self").exists() {
+            assert_eq!(removed, 1);
+            assert!(!dead.exists());
+        }
+        assert!(mine.exists() && other.exists());
+        assert!(dir.path().join("kept.json").exists());
+        assert_eq!(remove_stale_temps(&dir.path().join("absent")).unwrap(), 0);
+    }
+}

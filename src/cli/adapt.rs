@@ -98,6 +98,13 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
         if r.after.is_some() {
             println!("{}", r.table());
             println!("adapted checkpoint and report in {}", a.out.display());
+        } else if r.iterations >= r.config.iterations {
+            println!(
+                "adapted for {} iterations (not evaluated: no --target-val); checkpoint and \
+                 report in {}",
+                r.iterations,
+                a.out.display()
+            );
         } else {
             println!(
                 "stopped after iteration {}; continue with --resume",

@@ -28,6 +28,10 @@ pub struct ExperimentArgs {
     /// Stop after running this many cells (the next invocation resumes).
     #[arg(long)]
     max_cells: Option<usize>,
+    /// Run only these studies of the grid (comma-separated names, e.g.
+    /// `main,k`); the report covers every finished cell.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     #[command(flatten)]
     backend: BackendArgs,
     /// No progress bar.
@@ -46,6 +50,9 @@ impl ExperimentArgs {
         if let Some(r) = &self.report {
             c.push_str(&format!(" --report {}", r.display()));
         }
+        if !self.only.is_empty() {
+            c.push_str(&format!(" --only {}", self.only.join(",")));
+        }
         if self.backend.backend != "tch" {
             c.push_str(&format!(" --backend {}", self.backend.backend));
         }
@@ -60,7 +67,11 @@ impl ExperimentArgs {
 pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
     let experiment = Experiment::from_file(&a.grid)?;
     if a.dry_run {
-        for c in &experiment.cells {
+        for c in experiment
+            .cells
+            .iter()
+            .filter(|c| a.only.is_empty() || a.only.contains(&c.study))
+        {
             println!(
                 "{}  ({} steps{}{})",
                 c.id,
@@ -87,6 +98,7 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
         command: a.command(),
         progress: !a.quiet,
         max_cells: a.max_cells,
+        only: a.only.clone(),
     };
     if let JobOutput::Experiment(s) = a.backend.run(&Job::Experiment(Box::new(job)))? {
         println!("{}", s.markdown);

@@ -190,6 +190,11 @@ fn is_default_ranker(name: &str) -> bool {
     name == DEFAULT_RANKER
 }
 
+/// Largest image side a config may ask for (fakes, resized targets).
+pub const MAX_IMAGE_SIDE: usize = 4096;
+/// Largest batch a config may ask for.
+pub const MAX_BATCH: usize = 1024;
+
 /// The patch ranker used when the config names none.
 pub const DEFAULT_RANKER: &str = "entropy";
 
@@ -297,8 +302,11 @@ impl AdaptConfig {
         if self.iterations == 0 {
             return bad("iterations", "must be at least 1".into());
         }
-        if self.batch_size == 0 || self.fake_batch_size == 0 {
-            return bad("batch_size", "batch sizes must be at least 1".into());
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1".into());
+        }
+        if self.fake_batch_size == 0 {
+            return bad("fake_batch_size", "must be at least 1".into());
         }
         if self.method.is_baseline() && self.ablation.transfer_only {
             return bad(
@@ -327,6 +335,84 @@ impl AdaptConfig {
         }
         if self.fake_size.contains(&0) {
             return bad("fake_size", "both sides must be positive".into());
+        }
+        // Bounds on what a config can make the run allocate.
+        if self.fake_size.iter().any(|&s| s > MAX_IMAGE_SIDE) {
+            return bad(
+                "fake_size",
+                format!(
+                    "{:?} is larger than {MAX_IMAGE_SIDE} pixels a side (the paper: [128, 256])",
+                    self.fake_size
+                ),
+            );
+        }
+        if let Some(t) = self.target_size {
+            if t.contains(&0) || t.iter().any(|&s| s as usize > MAX_IMAGE_SIDE) {
+                return bad(
+                    "target_size",
+                    format!(
+                        "{t:?}: both sides must lie in 1..={MAX_IMAGE_SIDE} (the paper: [512, 256])"
+                    ),
+                );
+            }
+        }
+        for (k, n) in [
+            ("batch_size", self.batch_size),
+            ("fake_batch_size", self.fake_batch_size),
+        ] {
+            if n > MAX_BATCH {
+                return bad(k, format!("{n} is more than {MAX_BATCH} images a batch"));
+            }
+        }
+        if self.latent_dim == 0 || self.latent_dim > 1 << 16 {
+            return bad(
+                "latent_dim",
+                format!(
+                    "must lie in 1..=65536 (the paper: 256), got {}",
+                    self.latent_dim
+                ),
+            );
+        }
+        let sgd = &self.student_optim;
+        if !(sgd.momentum.is_finite() && (0.0..1.0).contains(&sgd.momentum)) {
+            return bad(
+                "student_optim.momentum",
+                format!("must lie in [0, 1) (the paper: 0.9), got {}", sgd.momentum),
+            );
+        }
+        if !(sgd.weight_decay.is_finite() && sgd.weight_decay >= 0.0) {
+            return bad(
+                "student_optim.weight_decay",
+                format!("must be finite and non-negative, got {}", sgd.weight_decay),
+            );
+        }
+        for (k, o) in [
+            ("generator_optim", &self.generator_optim),
+            ("discriminator_optim", &self.discriminator_optim),
+        ] {
+            for (name, v) in [("beta1", o.beta1), ("beta2", o.beta2)] {
+                if !(v.is_finite() && (0.0..1.0).contains(&v)) {
+                    return bad(
+                        &format!("{k}.{name}"),
+                        format!("must lie in [0, 1), got {v}"),
+                    );
+                }
+            }
+            if !(o.eps.is_finite() && o.eps > 0.0) {
+                return bad(
+                    &format!("{k}.eps"),
+                    format!("must be positive, got {}", o.eps),
+                );
+            }
+        }
+        if !(self.poly_power.is_finite() && self.poly_power >= 0.0) {
+            return bad(
+                "poly_power",
+                format!(
+                    "must be finite and non-negative (the paper: 0.9), got {}",
+                    self.poly_power
+                ),
+            );
         }
         for (k, v) in [
             ("weights.alpha", self.weights.alpha),
@@ -464,5 +550,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("losses.maee"), "{e}");
+    }
+
+    #[test]
+    fn values_that_would_abort_or_mislead_are_named_by_key() {
+        for (toml, key) in [
+            ("fake_size = [100000, 100000]", "fake_size"),
+            ("target_size = [0, 0]", "target_size"),
+            ("target_size = [100000, 256]", "target_size"),
+            ("fake_batch_size = 0", "fake_batch_size"),
+            ("batch_size = 100000", "batch_size"),
+            ("latent_dim = 0", "latent_dim"),
+            ("[student_optim]\nmomentum = 5.0", "student_optim.momentum"),
+            ("[generator_optim]\nbeta1 = 1.0", "generator_optim.beta1"),
+            (
+                "[discriminator_optim]\nbeta2 = -0.1",
+                "discriminator_optim.beta2",
+            ),
+            ("poly_power = nan", "poly_power"),
+        ] {
+            let e = AdaptConfig::from_toml(toml, "x").unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+        // The shipped values stay valid.
+        assert!(AdaptConfig::from_toml("[generator_optim]\nbeta1 = 0.5", "x").is_ok());
     }
 }

@@ -19,7 +19,9 @@ mod sfda;
 mod state;
 
 pub use baselines::{bn_affine_names, student_vars};
-pub use config::{Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize};
+pub use config::{
+    Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize, MAX_BATCH, MAX_IMAGE_SIDE,
+};
 pub use cursor::Cursor;
 pub use estimate::{estimate_source, EstimateInputs, EstimateMeta, EstimateSummary};
 pub use losses::{

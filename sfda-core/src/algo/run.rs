@@ -12,7 +12,7 @@ use crate::algo::models::SfdaModels;
 use crate::algo::pictures::{bns_layer_curves, fake_grid, loss_curves};
 use crate::algo::report::{AdaptReport, MethodScores};
 use crate::algo::sfda::{Sfda, StepLosses};
-use crate::algo::state::{load_run_state, load_tensors, save_run_state, save_tensors, RunState};
+use crate::algo::state::{load_run_state, load_tensors, save_tensors_with_metadata, RunState};
 use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
 use crate::data::{ClassSet, DataLoader};
 use crate::model::NamedVar;
@@ -158,39 +158,89 @@ fn all_tensors<B: Backend>(run: &Sfda<B>) -> Result<Vec<(String, Tensor<B>)>> {
     Ok(out)
 }
 
+/// The resumable state of a run: every tensor, with the scalar [`RunState`]
+/// as JSON in the same file's header, so one atomic rename commits both (a
+/// kill can leave the old state or the new one, never a mix).
+const STATE_FILE: &str = "state.safetensors";
+/// Header key of the scalar state in [`STATE_FILE`].
+const RUN_STATE_KEY: &str = "sfda.run_state";
+/// The two files of states written before the state was one file (read for
+/// resuming such runs; removed once a new state is committed).
+const LEGACY_STATE: [&str; 2] = ["state.json", "tensors.safetensors"];
+
+/// Whether `dir` holds a state to resume from.
+fn has_state(dir: &Path) -> bool {
+    dir.join(STATE_FILE).exists() || dir.join(LEGACY_STATE[0]).exists()
+}
+
 fn save_state<B: Backend>(run: &Sfda<B>, dir: &Path, log: &[serde_json::Value]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    // Tensors first, then the JSON that marks the state complete.
-    save_tensors(&dir.join("tensors.safetensors"), &all_tensors(run)?)?;
     let (rng_seed, rng_word_pos) = run.rng.state();
-    save_run_state(
-        &dir.join("state.json"),
-        &RunState {
-            iteration: run.iteration,
-            warmup_done: run.warmup_done,
-            rng_seed,
-            rng_word_pos,
-            cursor: run.cursor,
-            log: log.to_vec(),
-            config_hash: config_hash(&run.cfg),
-        },
-    )
+    let state = RunState {
+        iteration: run.iteration,
+        warmup_done: run.warmup_done,
+        rng_seed,
+        rng_word_pos,
+        cursor: run.cursor,
+        log: log.to_vec(),
+        config_hash: config_hash(&run.cfg),
+    };
+    let json = serde_json::to_string(&state)
+        .map_err(|e| Error::msg(format!("serialising run state: {e}")))?;
+    let header = std::collections::HashMap::from([(RUN_STATE_KEY.to_string(), json)]);
+    save_tensors_with_metadata(&dir.join(STATE_FILE), &all_tensors(run)?, Some(header))?;
+    for legacy in LEGACY_STATE {
+        let p = dir.join(legacy);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// The scalar state and the tensors of the state in `dir` (one file, or the
+/// two files of older runs).
+fn read_state<B: Backend>(
+    dir: &Path,
+    dev: &B::Device,
+) -> Result<(
+    RunState,
+    PathBuf,
+    std::collections::BTreeMap<String, Tensor<B>>,
+)> {
+    let file = dir.join(STATE_FILE);
+    if file.exists() {
+        let header = checkpoint::read_metadata(&file)?;
+        let json = header.get(RUN_STATE_KEY).ok_or_else(|| Error::Checkpoint {
+            path: file.clone(),
+            msg: format!("has no '{RUN_STATE_KEY}' entry in its header: not an sfda run state"),
+        })?;
+        let state: RunState = serde_json::from_str(json).map_err(|e| Error::Checkpoint {
+            path: file.clone(),
+            msg: format!("corrupt run state: {e}"),
+        })?;
+        let tensors = load_tensors::<B>(&file, dev)?;
+        return Ok((state, file, tensors));
+    }
+    let state = load_run_state(&dir.join(LEGACY_STATE[0]))?;
+    let file = dir.join(LEGACY_STATE[1]);
+    let tensors = load_tensors::<B>(&file, dev)?;
+    Ok((state, file, tensors))
 }
 
 fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_json::Value>> {
-    let state = load_run_state(&dir.join("state.json"))?;
+    let (state, file, tensors) = read_state::<B>(dir, &run.device)?;
     if state.config_hash != config_hash(&run.cfg) {
         return Err(Error::Checkpoint {
-            path: dir.join("state.json"),
+            path: file,
             msg: "was written with a different config; resume with the same config, or start a new --out folder".into(),
         });
     }
-    let tensors = load_tensors::<B>(&dir.join("tensors.safetensors"), &run.device)?;
     let set = |prefix: &str, vars: Vec<NamedVar<B>>| -> Result<()> {
         for v in vars {
             let key = format!("{prefix}.{}", v.name);
             let t = tensors.get(&key).ok_or_else(|| Error::Checkpoint {
-                path: dir.join("tensors.safetensors"),
+                path: file.clone(),
                 msg: format!("missing tensor '{key}'"),
             })?;
             v.var.set(t)?;
@@ -294,8 +344,12 @@ pub fn run_adaptation<B: Backend>(
     let out = inputs.out;
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let state_dir = out.join("state");
+    // What killed writes of an earlier invocation left (their writers are gone).
+    for dir in [out, state_dir.as_path()] {
+        crate::atomic::remove_stale_temps(dir)?;
+    }
     let mut log_records = Vec::new();
-    if inputs.resume && state_dir.join("state.json").exists() {
+    if inputs.resume && has_state(&state_dir) {
         log_records = restore_state(run, &state_dir)?;
     }
     let mut log = JsonLog::new(&out.join("train_log.json"), log_records);

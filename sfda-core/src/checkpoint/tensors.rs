@@ -220,6 +220,15 @@ pub fn load_weights<B: Backend>(
         }
         let data =
             to_f32(&view).map_err(|m| ckpt_err(path, format!("tensor '{}': {m}", v.name)))?;
+        if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
+            return Err(ckpt_err(
+                path,
+                format!(
+                    "tensor '{file_name}' holds {bad} values: the weights are corrupt or come \
+                     from a run that diverged"
+                ),
+            ));
+        }
         staged.push((v, data));
     }
     let known: HashSet<String> = vars.iter().map(|v| format!("{prefix}{}", v.name)).collect();

@@ -40,6 +40,11 @@ fn open_file(path: &Path, what: &str) -> Result<File> {
     })
 }
 
+/// Most bytes a label PNG may need decoded (512 MiB, the `image` crate's
+/// default allocation limit that bounds image decoding): a header claiming
+/// more is refused before anything is allocated.
+pub const LABEL_DECODE_LIMIT: usize = 512 << 20;
+
 /// Reads an image file (PNG or JPEG) as 8-bit RGB.
 pub fn read_image(path: &Path) -> Result<RgbImage> {
     let file = open_file(path, "image file")?;
@@ -87,6 +92,20 @@ pub fn read_label_png(path: &Path, encoding: LabelEncoding) -> Result<LabelMap> 
     let size = reader
         .output_buffer_size()
         .ok_or_else(|| data_err(path, "label PNG is too large to decode"))?;
+    if size > LABEL_DECODE_LIMIT {
+        let info = reader.info();
+        return Err(data_err(
+            path,
+            format!(
+                "label PNG header claims {}x{} pixels ({} MiB to decode), above the {} MiB \
+                 decode limit (the same as for images); the file is corrupt or not a label map",
+                info.width,
+                info.height,
+                size >> 20,
+                LABEL_DECODE_LIMIT >> 20
+            ),
+        ));
+    }
     let mut buf = vec![0u8; size];
     let info = reader.next_frame(&mut buf).map_err(corrupt)?;
     let (w, h) = (info.width as usize, info.height as usize);

@@ -83,6 +83,9 @@ pub struct ExperimentJob {
     pub progress: bool,
     /// Stop after running this many cells (to test resuming).
     pub max_cells: Option<usize>,
+    /// Run only the cells of these studies (by name; empty: all). The
+    /// report still covers every finished cell.
+    pub only: Vec<String>,
 }
 
 /// What [`ExperimentJob::run`] did.
@@ -118,6 +121,21 @@ impl ExperimentJob {
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<ExperimentSummary> {
         let t0 = Instant::now();
         let exp = &self.experiment;
+        if let Some(unknown) = self
+            .only
+            .iter()
+            .find(|n| !exp.cells.iter().any(|c| &c.study == *n))
+        {
+            let mut studies: Vec<&str> = exp.cells.iter().map(|c| c.study.as_str()).collect();
+            studies.dedup();
+            return Err(Error::Config {
+                key: "only".into(),
+                msg: format!(
+                    "the grid has no study '{unknown}'; its studies: {}",
+                    studies.join(", ")
+                ),
+            });
+        }
         let b = &exp.grid.benchmark;
         std::fs::create_dir_all(&self.out).map_err(|e| Error::io(&self.out, e))?;
         let (ckpt, iterations, train_seconds) = match exp.source_checkpoint() {
@@ -172,7 +190,8 @@ impl ExperimentJob {
         for cell in &exp.cells {
             match load_result(&cells_dir, cell) {
                 Some(r) => results.push(r),
-                None => todo.push(cell),
+                None if self.only.is_empty() || self.only.contains(&cell.study) => todo.push(cell),
+                None => {}
             }
         }
         // Seed-major order: an interrupted grid has every entry with the

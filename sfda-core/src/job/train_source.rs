@@ -28,6 +28,25 @@ pub struct TrainSourceJob {
 impl TrainSourceJob {
     /// Runs it with backend `B`.
     pub fn run<B: Backend>(&self, dev: &B::Device) -> Result<TrainSourceSummary> {
+        let max = crate::algo::MAX_IMAGE_SIDE as u32;
+        if let Some(c) = self.crop {
+            if c.contains(&0) || c.iter().any(|&s| s > max) {
+                return Err(crate::Error::Config {
+                    key: "crop".into(),
+                    msg: format!("{}x{}: both sides must lie in 1..={max}", c[0], c[1]),
+                });
+            }
+        }
+        if self.batch_size == 0 || self.batch_size > crate::algo::MAX_BATCH {
+            return Err(crate::Error::Config {
+                key: "batch_size".into(),
+                msg: format!(
+                    "must lie in 1..={}, got {}",
+                    crate::algo::MAX_BATCH,
+                    self.batch_size
+                ),
+            });
+        }
         let train = DataLoader::new(
             self.train.open()?,
             LoaderConfig::train(self.batch_size, self.cfg.seed, self.crop),

@@ -106,6 +106,20 @@ pub fn train_source<B: Backend>(
             msg: "must be at least 1".into(),
         });
     }
+    let lr = cfg.sgd.lr;
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(Error::Config {
+            key: "lr".into(),
+            msg: format!("must be finite and positive, got {lr}"),
+        });
+    }
+    let m = cfg.sgd.momentum;
+    if !(m.is_finite() && (0.0..1.0).contains(&m)) {
+        return Err(Error::Config {
+            key: "momentum".into(),
+            msg: format!("must lie in [0, 1), got {m}"),
+        });
+    }
     std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let vs = VarStore::<B>::new(dev.clone(), cfg.seed);
     let model = build_seg_model::<B>(&cfg.arch, cfg.class_set.len().max(19), &vs.root())?;

@@ -11,7 +11,7 @@ use sfda_core::checkpoint::parse_meta;
 use sfda_core::registry::make_loss;
 
 /// The fenced blocks of `lang` in `text`, with their first line number.
-fn blocks<'a>(text: &'a str, lang: &str) -> Vec<(usize, String)> {
+fn blocks(text: &str, lang: &str) -> Vec<(usize, String)> {
     let fence = format!("```{lang}");
     let mut out = Vec::new();
     let mut current: Option<(usize, String)> = None;

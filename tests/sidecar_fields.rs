@@ -36,6 +36,27 @@ fn data() -> DataSpec {
     DataSpec::Synth(spec())
 }
 
+fn eval_job(checkpoint: &Path) -> EvalJob {
+    EvalJob {
+        checkpoint: checkpoint.to_path_buf(),
+        data: data(),
+        class_set: None,
+        batch_size: IMAGES,
+        progress: false,
+    }
+}
+
+fn predict_job(checkpoint: &Path, out: PathBuf) -> PredictJob {
+    PredictJob {
+        checkpoint: checkpoint.to_path_buf(),
+        images: data(),
+        out,
+        limit: None,
+        grid_rows: 2,
+        progress: false,
+    }
+}
+
 /// A deeplabv3-mini whose BN running statistics moved, saved with `meta`.
 fn saved_model(
     dir: &Path,
@@ -118,30 +139,13 @@ fn eval_and_predict_feed_the_model_its_sidecar_normalisation() {
     let imagenet = predictions(model.as_ref(), Normalize::IMAGENET);
     assert_ne!(want, imagenet, "the normalisations must change the output");
 
-    let metrics = EvalJob {
-        checkpoint: ckpt.clone(),
-        data: data(),
-        class_set: None,
-        batch_size: IMAGES,
-        progress: false,
-    }
-    .run::<B>(&dev())
-    .unwrap();
+    let metrics = eval_job(&ckpt).run::<B>(&dev()).unwrap();
     let unit_miou = miou_with(model.as_ref(), Normalize::UNIT);
     assert_ne!(unit_miou, miou_with(model.as_ref(), Normalize::IMAGENET));
     assert_eq!(metrics.miou, unit_miou);
 
     let out = dir.path().join("pred");
-    let summary = PredictJob {
-        checkpoint: ckpt,
-        images: data(),
-        out: out.clone(),
-        limit: None,
-        grid_rows: 2,
-        progress: false,
-    }
-    .run::<B>(&dev())
-    .unwrap();
+    let summary = predict_job(&ckpt, out.clone()).run::<B>(&dev()).unwrap();
     assert_eq!(summary.images, IMAGES);
     let names = SynthDataset::new(spec());
     for (i, labels) in want.iter().enumerate() {
@@ -167,16 +171,7 @@ fn a_sidecar_with_a_bad_normalisation_is_refused_by_key() {
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
     json["normalization"]["std"] = serde_json::json!([0.229, 0.0, 0.225]);
     std::fs::write(&side, json.to_string()).unwrap();
-    let err = EvalJob {
-        checkpoint: ckpt,
-        data: data(),
-        class_set: None,
-        batch_size: IMAGES,
-        progress: false,
-    }
-    .run::<B>(&dev())
-    .unwrap_err()
-    .to_string();
+    let err = eval_job(&ckpt).run::<B>(&dev()).unwrap_err().to_string();
     assert!(err.contains("normalization.std[1]"), "{err}");
     assert!(err.contains("model.json"), "{err}");
 }
@@ -197,27 +192,11 @@ fn an_output_stride_that_is_not_the_archs_is_refused() {
     json["arch"] = "deeplabv3-resnet18-os16".into();
     std::fs::write(&side, json.to_string()).unwrap();
     for err in [
-        EvalJob {
-            checkpoint: ckpt.clone(),
-            data: data(),
-            class_set: None,
-            batch_size: IMAGES,
-            progress: false,
-        }
-        .run::<B>(&dev())
-        .unwrap_err()
-        .to_string(),
-        PredictJob {
-            checkpoint: ckpt.clone(),
-            images: data(),
-            out: dir.path().join("pred"),
-            limit: None,
-            grid_rows: 1,
-            progress: false,
-        }
-        .run::<B>(&dev())
-        .unwrap_err()
-        .to_string(),
+        eval_job(&ckpt).run::<B>(&dev()).unwrap_err().to_string(),
+        predict_job(&ckpt, dir.path().join("pred"))
+            .run::<B>(&dev())
+            .unwrap_err()
+            .to_string(),
     ] {
         assert!(err.contains("output_stride is 8"), "{err}");
         assert!(err.contains("'deeplabv3-resnet18'"), "{err}");
@@ -243,16 +222,9 @@ fn predict_reports_classes_the_data_does_not_have() {
     let (ckpt, model) = saved_model(dir.path(), 21, |m| m);
     let pred = predictions(model.as_ref(), Normalize::IMAGENET);
     let outside = pred.iter().flatten().filter(|&&c| c >= 19).count() as u64;
-    let summary = PredictJob {
-        checkpoint: ckpt,
-        images: data(),
-        out: dir.path().join("pred"),
-        limit: None,
-        grid_rows: 1,
-        progress: false,
-    }
-    .run::<B>(&dev())
-    .unwrap();
+    let summary = predict_job(&ckpt, dir.path().join("pred"))
+        .run::<B>(&dev())
+        .unwrap();
     assert_eq!((summary.model_classes, summary.data_classes), (21, 19));
     assert_eq!(summary.pixels_outside_class_set, outside);
     let warning = summary.class_warning().expect("a warning");
@@ -262,15 +234,8 @@ fn predict_reports_classes_the_data_does_not_have() {
     // The same model with 19 classes: nothing to report.
     let dir19 = tempfile::tempdir().unwrap();
     let (ckpt19, _) = saved_model(dir19.path(), 19, |m| m);
-    let summary19 = PredictJob {
-        checkpoint: ckpt19,
-        images: data(),
-        out: dir19.path().join("pred"),
-        limit: None,
-        grid_rows: 1,
-        progress: false,
-    }
-    .run::<B>(&dev())
-    .unwrap();
+    let summary19 = predict_job(&ckpt19, dir19.path().join("pred"))
+        .run::<B>(&dev())
+        .unwrap();
     assert_eq!(summary19.class_warning(), None);
 }

@@ -137,6 +137,21 @@ fn train_source_starts_from_the_init_file() {
     assert_ne!(values(&other.named_vars(), WEIGHT), want);
 }
 
+/// A safetensors file holding one tensor of ones called `name`.
+fn save_one(path: &Path, name: &str, shape: &[usize]) {
+    let vs = VarStore::<B>::new(dev(), 1);
+    let var = vs
+        .root()
+        .var("w", shape, sfda_core::nn::Init::Const(1.0))
+        .unwrap();
+    let one = NamedVar {
+        name: name.into(),
+        var,
+        trainable: true,
+    };
+    save_vars(path, &[one], &BTreeMap::new()).unwrap();
+}
+
 #[test]
 fn a_file_that_matches_nothing_or_has_another_width_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,21 +160,7 @@ fn a_file_that_matches_nothing_or_has_another_width_is_refused() {
     let before = values(&model.named_vars(), WEIGHT);
 
     let unrelated = dir.path().join("unrelated.safetensors");
-    let t = VarStore::<B>::new(dev(), 1);
-    let v = t
-        .root()
-        .var("w", &[4, 4], sfda_core::nn::Init::Const(1.0))
-        .unwrap();
-    save_vars(
-        &unrelated,
-        &[NamedVar {
-            name: "text_model.embeddings.weight".into(),
-            var: v,
-            trainable: true,
-        }],
-        &BTreeMap::new(),
-    )
-    .unwrap();
+    save_one(&unrelated, "text_model.embeddings.weight", &[4, 4]);
     let e = init_from_pretrained(&unrelated, &model.named_vars())
         .unwrap_err()
         .to_string();
@@ -170,21 +171,7 @@ fn a_file_that_matches_nothing_or_has_another_width_is_refused() {
 
     // A ResNet with a wider stem (32 channels, the mini one has 16).
     let wide = dir.path().join("wide.safetensors");
-    let w = VarStore::<B>::new(dev(), 2);
-    let stem = w
-        .root()
-        .var("w", &[32, 3, 7, 7], sfda_core::nn::Init::Const(1.0))
-        .unwrap();
-    save_vars(
-        &wide,
-        &[NamedVar {
-            name: "conv1.weight".into(),
-            var: stem,
-            trainable: true,
-        }],
-        &BTreeMap::new(),
-    )
-    .unwrap();
+    save_one(&wide, "conv1.weight", &[32, 3, 7, 7]);
     let e = init_from_pretrained(&wide, &model.named_vars())
         .unwrap_err()
         .to_string();

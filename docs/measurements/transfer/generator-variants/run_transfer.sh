@@ -9,14 +9,15 @@ for v in base bns-l2; do
   cfg=sfda-core/presets/transfer-only-fresh-demo.toml
   [ "$v" = base ] || cfg=$here/transfer-$v.toml
   out=runs/transfer-variants/$v-s0
+  mkdir -p runs/transfer-variants
   start=$(date +%s)
   rc=0
   ./target/release/sfda adapt --source runs/demo/source/best.safetensors \
     --target-val synth:source:val:200 --config "$cfg" --seed 0 --out "$out" --quiet \
-    > /tmp/transfer-$v.stdout 2>&1 || rc=$?
+    > "$out.stdout" 2>&1 || rc=$?
   end=$(date +%s)
   mkdir -p "$here/transfer-$v-s0"
-  cp /tmp/transfer-$v.stdout "$here/transfer-$v-s0/stdout.txt"
+  cp "$out.stdout" "$here/transfer-$v-s0/stdout.txt"
   for f in report.md report.json train_log.json loss_curves.txt; do
     [ -f "$out/$f" ] && cp "$out/$f" "$here/transfer-$v-s0/"
   done

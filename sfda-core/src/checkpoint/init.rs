@@ -19,7 +19,7 @@ use std::path::Path;
 
 use safetensors::SafeTensors;
 
-use crate::checkpoint::tensors::to_f32;
+use crate::checkpoint::tensors::checked_f32;
 use crate::model::NamedVar;
 use crate::tensor::{Backend, Tensor};
 use crate::{Error, Result};
@@ -132,23 +132,17 @@ pub fn init_from_pretrained<B: Backend>(path: &Path, vars: &[NamedVar<B>]) -> Re
         let view = st
             .tensor(file_name)
             .map_err(|e| init_err(path, format!("tensor '{file_name}': {e}")))?;
-        let want = v.var.shape();
-        if view.shape() != want.as_slice() {
-            return Err(init_err(
-                path,
-                format!(
-                    "tensor '{file_name}' (for '{}') has shape {:?} in the file but {want:?} in \
-                     the model: the file is another network or width",
-                    v.name,
-                    view.shape()
-                ),
-            ));
-        }
         if view.dtype() != safetensors::Dtype::F32 {
             converted += 1;
         }
-        let data =
-            to_f32(&view).map_err(|m| init_err(path, format!("tensor '{file_name}': {m}")))?;
+        let data = checked_f32(
+            path,
+            &view,
+            file_name,
+            &v.name,
+            &v.var.shape(),
+            ": the file is another network or width",
+        )?;
         staged.push((v, data));
     }
     let used: HashSet<&str> = vars

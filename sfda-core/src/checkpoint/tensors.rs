@@ -205,30 +205,10 @@ pub fn load_weights<B: Backend>(
                 ));
             }
         };
-        if view.shape() != want.as_slice() {
-            return Err(ckpt_err(
-                path,
-                format!(
-                    "tensor '{}' has shape {:?} in the file but {want:?} in the model",
-                    v.name,
-                    view.shape()
-                ),
-            ));
-        }
         if view.dtype() != Dtype::F32 {
             converted += 1;
         }
-        let data =
-            to_f32(&view).map_err(|m| ckpt_err(path, format!("tensor '{}': {m}", v.name)))?;
-        if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
-            return Err(ckpt_err(
-                path,
-                format!(
-                    "tensor '{file_name}' holds {bad} values: the weights are corrupt or come \
-                     from a run that diverged"
-                ),
-            ));
-        }
+        let data = checked_f32(path, &view, &file_name, &v.name, &want, "")?;
         staged.push((v, data));
     }
     let known: HashSet<String> = vars.iter().map(|v| format!("{prefix}{}", v.name)).collect();
@@ -264,7 +244,45 @@ pub fn load_weights<B: Backend>(
     })
 }
 
-pub(super) fn to_f32(view: &TensorView<'_>) -> std::result::Result<Vec<f32>, String> {
+/// The f32 values of file entry `file_name` for variable `var` of shape
+/// `want`: refused when the shape differs (`shape_hint` ends that message),
+/// the dtype is not a float, or a value is not finite.
+pub(super) fn checked_f32(
+    path: &Path,
+    view: &TensorView<'_>,
+    file_name: &str,
+    var: &str,
+    want: &[usize],
+    shape_hint: &str,
+) -> Result<Vec<f32>> {
+    if view.shape() != want {
+        let what = if file_name == var {
+            format!("tensor '{var}'")
+        } else {
+            format!("tensor '{file_name}' (for '{var}')")
+        };
+        return Err(ckpt_err(
+            path,
+            format!(
+                "{what} has shape {:?} in the file but {want:?} in the model{shape_hint}",
+                view.shape()
+            ),
+        ));
+    }
+    let data = to_f32(view).map_err(|m| ckpt_err(path, format!("tensor '{file_name}': {m}")))?;
+    if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
+        return Err(ckpt_err(
+            path,
+            format!(
+                "tensor '{file_name}' holds {bad} values: the weights are corrupt or come from \
+                 a run that diverged"
+            ),
+        ));
+    }
+    Ok(data)
+}
+
+fn to_f32(view: &TensorView<'_>) -> std::result::Result<Vec<f32>, String> {
     let d = view.data();
     let v = match view.dtype() {
         Dtype::F32 => d

@@ -140,7 +140,7 @@ fn main() -> Result<()> {
         )?),
         val: Some(DataSpec::parse("synth:target:val:2", None, Some("val"))?),
         out: dir.join("out"),
-        resume: false,
+        mode: sfda_core::run_dir::WriteMode::New,
         stop_after: None,
         progress: false,
         evaluate_source: true,

@@ -9,13 +9,25 @@ use sfda_backend_tch as _;
 
 mod cli;
 mod malloc_tuning;
+mod stop_signals;
 
 use clap::Parser;
 
 fn main() {
     malloc_tuning::keep_freed_memory();
     let args = cli::Cli::parse();
+    if args.command.saves_on_interrupt() {
+        stop_signals::install();
+    }
     if let Err(e) = cli::run(args) {
+        let interrupted = matches!(
+            e.downcast_ref::<sfda_core::Error>(),
+            Some(sfda_core::Error::Interrupted { .. })
+        );
+        if interrupted {
+            eprintln!("{e:#}");
+            std::process::exit(stop_signals::INTERRUPTED_EXIT);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -172,3 +172,162 @@ fn unavailable_cuda_device_is_a_clear_error() {
         .unwrap();
     fails_with(o, "cuda:7");
 }
+
+/// Every tensor of a checkpoint, as exact bit patterns.
+fn weights(path: &Path) -> Vec<(String, Vec<u32>)> {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    sfda_core::algo::load_tensors::<TchBackend>(path, &dev)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| (k, t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect()))
+        .collect()
+}
+
+#[test]
+fn sigint_saves_the_state_and_the_resume_is_bit_identical() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    // Long enough that the signal lands mid-run (each step is a few ms).
+    std::fs::write(&cfg, CONFIG.replace("iterations = 6", "iterations = 40")).unwrap();
+    let straight = dir.path().join("straight");
+    let o = adapt_cmd(&src, &cfg, &straight).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Ctrl-C as soon as the first step is logged.
+    let stopped = dir.path().join("stopped");
+    let child = adapt_cmd(&src, &cfg, &stopped)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !stopped.join("train_log.json").exists() {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no step logged");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill(2) on the pid of a child we own and have not reaped.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.signal(), None, "killed by a signal: {err}");
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted after") && err.contains("--resume"),
+        "{err}"
+    );
+    assert!(stopped.join("state/state.safetensors").exists());
+    assert!(!stopped.join("report.json").exists());
+    assert!(
+        !stopped.join(".sfda-lock").exists(),
+        "the lock must be released"
+    );
+
+    let o = adapt_cmd(&src, &cfg, &stopped)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        weights(&stopped.join("adapted.safetensors")),
+        weights(&straight.join("adapted.safetensors"))
+    );
+    assert_eq!(report_miou(&stopped), report_miou(&straight));
+}
+
+#[test]
+fn finished_runs_are_not_overwritten_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(&cfg, CONFIG.replace("iterations = 6", "iterations = 2")).unwrap();
+    let out = dir.path().join("run");
+    let o = adapt_cmd(&src, &cfg, &out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read(out.join("report.json")).unwrap();
+    let ckpt = std::fs::read(out.join("adapted.safetensors")).unwrap();
+    // A second run, and one stopped early, into the same folder: refused,
+    // and nothing of the first run changed.
+    for extra in [&[][..], &["--stop-after", "1"][..]] {
+        let o = adapt_cmd(&src, &cfg, &out).args(extra).output().unwrap();
+        fails_with(o, "pass --force to replace them");
+        assert_eq!(std::fs::read(out.join("report.json")).unwrap(), report);
+        assert_eq!(
+            std::fs::read(out.join("adapted.safetensors")).unwrap(),
+            ckpt
+        );
+    }
+    // A folder another live process holds is refused naming it.
+    std::fs::write(
+        out.join(".sfda-lock"),
+        r#"{"pid":1,"start_ticks":null,"command":"adapt","since":0}"#,
+    )
+    .unwrap();
+    let o = adapt_cmd(&src, &cfg, &out)
+        .arg("--resume")
+        .output()
+        .unwrap();
+    fails_with(o, "in use by `sfda adapt` (pid 1)");
+    std::fs::remove_file(out.join(".sfda-lock")).unwrap();
+    // --force replaces the run: no file of the old one is left beside it.
+    std::fs::write(out.join("my-notes.txt"), "kept").unwrap();
+    let o = adapt_cmd(&src, &cfg, &out)
+        .args(["--force", "--stop-after", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!out.join("report.json").exists() && !out.join("adapted.safetensors").exists());
+    assert!(out.join("state/state.safetensors").exists() && out.join("my-notes.txt").exists());
+
+    // train-source into a folder holding a trained model.
+    let train = dir.path().join("src-model");
+    std::fs::create_dir_all(&train).unwrap();
+    std::fs::copy(&src, train.join("best.safetensors")).unwrap();
+    let o = sfda()
+        .args(["train-source", "--quiet", "--data", "synth:source:train:4"])
+        .args(["--iterations", "1", "--batch-size", "2", "--val-every", "0"])
+        .arg("--out")
+        .arg(&train)
+        .output()
+        .unwrap();
+    fails_with(o, "best.safetensors");
+    assert_eq!(
+        std::fs::read(train.join("best.safetensors")).unwrap(),
+        std::fs::read(&src).unwrap()
+    );
+
+    // data synth of a subset the folder already holds.
+    let data = dir.path().join("data");
+    let synth = |extra: &[&str]| {
+        sfda()
+            .args(["data", "synth", "--quiet", "--size", "32x16"])
+            .args(extra)
+            .arg("--out")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    assert!(synth(&[]).status.success());
+    fails_with(synth(&["--count", "1"]), "--force");
+    assert!(
+        synth(&["--split", "val"]).status.success(),
+        "another split is fine"
+    );
+    assert!(synth(&["--count", "1", "--force"]).status.success());
+}
+
+#[test]
+fn config_type_errors_name_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "iterations = 2\n[student_optim]\nlr = \"fast\"\n").unwrap();
+    let o = adapt_cmd(&src, &cfg, &dir.path().join("o"))
+        .output()
+        .unwrap();
+    fails_with(o, "'student_optim.lr'");
+    let o = adapt_cmd(&src, &cfg, &dir.path().join("o"))
+        .output()
+        .unwrap();
+    fails_with(o, "line 3");
+}

@@ -390,3 +390,34 @@ fn a_label_png_whose_header_claims_a_huge_size_is_refused_before_allocating() {
         );
     }
 }
+
+#[test]
+fn shared_stems_get_unique_names_and_non_utf8_names_find_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("f");
+    let ids: Vec<u8> = (0..19).chain([255]).collect();
+    write_image(&root.join("images/a.png"), 20, 1);
+    write_image(&root.join("images/a.jpg"), 20, 1);
+    write_gray(&root.join("labels/a.png"), 20, 1, &ids);
+    let ds = open_dataset(Layout::Folder, &root, None).unwrap();
+    let mut names: Vec<String> = (0..ds.len()).map(|i| ds.name(i)).collect();
+    names.sort();
+    assert_eq!(names, vec!["a.jpg".to_string(), "a.png".to_string()]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        // Two names that read the same once made printable ("b\u{FFFD}").
+        let root = dir.path().join("g");
+        for raw in [&b"b\xff"[..], &b"b\xfe"[..]] {
+            let mut file = std::ffi::OsStr::from_bytes(raw).to_os_string();
+            file.push(".png");
+            write_image(&root.join("images").join(&file), 20, 1);
+            write_gray(&root.join("labels").join(&file), 20, 1, &ids);
+        }
+        let ds = open_dataset(Layout::Folder, &root, None).unwrap();
+        let mut names: Vec<String> = (0..ds.len()).map(|i| ds.name(i)).collect();
+        names.sort();
+        assert_eq!(names, vec!["b\u{FFFD}.png", "b\u{FFFD}.png~2"]);
+        assert_eq!(labels_of(ds.as_ref(), 0), ids);
+    }
+}

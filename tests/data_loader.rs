@@ -135,7 +135,14 @@ fn unlabelled_use_and_size_errors() {
 fn loads_a_written_cityscapes_tree_with_resize() {
     let dir = tempfile::tempdir().unwrap();
     let spec = SynthSpec::new(Domain::Target, Split::Train, 4).with_size(64, 32);
-    write_cityscapes(&spec, dir.path(), false).unwrap();
+    write_cityscapes(&spec, dir.path(), false, false).unwrap();
+    // The same subset again is refused (a smaller count would leave a spec
+    // file describing part of the images); --force replaces it whole.
+    let small = SynthSpec { count: 1, ..spec };
+    let e = write_cityscapes(&small, dir.path(), false, false).unwrap_err();
+    assert!(e.to_string().contains("--force"), "{e}");
+    write_cityscapes(&small, dir.path(), false, true).unwrap();
+    write_cityscapes(&spec, dir.path(), false, true).unwrap();
     let ds = open_dataset(Layout::Cityscapes, dir.path(), Some("train")).unwrap();
     let cfg = LoaderConfig {
         transform: Transform::eval(Some([32, 16])),

@@ -13,6 +13,7 @@ use sfda_core::checkpoint::{self, CheckpointMeta};
 use sfda_core::data::{ClassSet, DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec};
 use sfda_core::net::build_seg_model;
 use sfda_core::nn::VarStore;
+use sfda_core::run_dir::WriteMode;
 use sfda_core::{Backend, DeviceSpec};
 
 const W: u32 = 64;
@@ -151,7 +152,11 @@ fn run_to_end(
             val: Some(&val),
             class_set: ClassSet::Cityscapes19,
             out,
-            resume,
+            mode: if resume {
+                WriteMode::Resume
+            } else {
+                WriteMode::New
+            },
             progress: false,
             stop_after,
             evaluate_source: true,
@@ -230,7 +235,7 @@ fn resuming_with_another_config_is_refused() {
             val: None,
             class_set: ClassSet::Cityscapes19,
             out: &dir.path().join("c"),
-            resume: true,
+            mode: WriteMode::Resume,
             progress: false,
             stop_after: None,
             evaluate_source: true,

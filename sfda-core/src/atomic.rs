@@ -13,6 +13,11 @@ use crate::{Error, Result};
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Replaces `path` with `bytes` atomically (creating parent folders).
+///
+/// Its write boundaries (before the temporary file exists, after half of
+/// the bytes, before the rename, after it) are [`fault`] points: a test can
+/// make any one of them fail as a kill there would, leaving the files as
+/// they are at that point.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -25,18 +30,98 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .to_string_lossy();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir.join(format!(".{file_name}.tmp-{}-{n}", std::process::id()));
-    let res = (|| -> std::io::Result<()> {
+    let injected = |e| Error::io(path, e);
+    fault::point("before the temporary file", path).map_err(injected)?;
+    let (head, tail) = bytes.split_at(bytes.len() / 2);
+    let res = (|| -> std::io::Result<Option<std::io::Error>> {
         let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        f.write_all(head)?;
+        if let Err(e) = fault::point("after a partial write", path) {
+            return Ok(Some(e));
+        }
+        f.write_all(tail)?;
         f.sync_all()?;
         drop(f);
-        fs::rename(&tmp, path)
+        if let Err(e) = fault::point("before the rename", path) {
+            return Ok(Some(e));
+        }
+        fs::rename(&tmp, path)?;
+        Ok(None)
     })();
-    if let Err(e) = res {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
+    match res {
+        // A simulated kill leaves what a kill would (the temporary file).
+        Ok(Some(e)) => return Err(injected(e)),
+        Ok(None) => {}
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(Error::io(path, e));
+        }
     }
-    Ok(())
+    fault::point("after the rename", path).map_err(injected)
+}
+
+/// Fault injection for crash-consistency tests: every write boundary of
+/// [`write_atomic`] is a numbered point on the calling thread; an armed
+/// point fails with an error (`injected fault ...`) and leaves the files as
+/// a kill at that moment would. Disarmed (the default) a point only counts.
+///
+/// ```
+/// use sfda_core::atomic::{fault, write_atomic};
+/// let dir = tempfile::tempdir().unwrap();
+/// let file = dir.path().join("a.json");
+/// fault::arm(3); // the fourth boundary: after the rename
+/// let e = write_atomic(&file, b"{}").unwrap_err();
+/// assert!(e.to_string().contains("injected fault"));
+/// assert!(file.exists());
+/// fault::arm(2); // before the rename: the old file (none) stays
+/// assert!(write_atomic(&dir.path().join("b.json"), b"{}").is_err());
+/// assert!(!dir.path().join("b.json").exists());
+/// assert_eq!(fault::disarm(), 3);
+/// ```
+pub mod fault {
+    use std::cell::Cell;
+    use std::path::Path;
+
+    thread_local! {
+        static ARMED: Cell<Option<u64>> = const { Cell::new(None) };
+        static CROSSED: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// Restarts the count; the `n`-th boundary (0-based) crossed from now
+    /// on by this thread fails.
+    pub fn arm(n: u64) {
+        ARMED.with(|a| a.set(Some(n)));
+        CROSSED.with(|c| c.set(0));
+    }
+
+    /// Restarts the count with no fault armed (to count a run's boundaries).
+    pub fn count() {
+        ARMED.with(|a| a.set(None));
+        CROSSED.with(|c| c.set(0));
+    }
+
+    /// Disarms; returns the boundaries crossed since [`arm`] or [`count`].
+    pub fn disarm() -> u64 {
+        ARMED.with(|a| a.set(None));
+        CROSSED.with(|c| c.get())
+    }
+
+    /// One boundary: `Err` if it is the armed one.
+    pub(crate) fn point(what: &str, path: &Path) -> std::io::Result<()> {
+        let k = CROSSED.with(|c| {
+            let k = c.get();
+            c.set(k + 1);
+            k
+        });
+        if ARMED.with(|a| a.get()) == Some(k) {
+            ARMED.with(|a| a.set(None));
+            return Err(std::io::Error::other(format!(
+                "injected fault {k} ({what} of {})",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// The process id in a temporary name `.<file>.tmp-<pid>-<n>` that

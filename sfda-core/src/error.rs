@@ -87,6 +87,24 @@ pub enum Error {
         /// What is wrong and how to rebuild it.
         msg: String,
     },
+    /// A stop was requested (Ctrl-C, SIGTERM; see [`crate::interrupt`]):
+    /// the run finished its step and wrote what `resume` says.
+    #[error("interrupted after {what}; {resume}")]
+    Interrupted {
+        /// Where it stopped (e.g. `iteration 12 of 200`).
+        what: String,
+        /// What was saved and how to continue.
+        resume: String,
+    },
+    /// A run folder cannot be written: another process holds it, or it holds
+    /// another run's results that would be replaced.
+    #[error("{path}: {msg}")]
+    RunFolder {
+        /// The run folder.
+        path: PathBuf,
+        /// Why, and the option that allows it.
+        msg: String,
+    },
     /// Any other error, with context.
     #[error("{0}")]
     Msg(String),

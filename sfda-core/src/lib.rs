@@ -22,6 +22,7 @@ pub mod data;
 pub mod device;
 pub mod error;
 pub mod experiment;
+pub mod interrupt;
 pub mod ipsm;
 pub mod job;
 pub mod loss;
@@ -33,7 +34,9 @@ pub mod optim;
 pub mod plugin;
 pub mod registry;
 pub mod rng;
+pub mod run_dir;
 pub mod tensor;
+pub mod toml_file;
 pub mod train;
 
 pub use device::DeviceSpec;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use sfda_core::algo::AdaptConfig;
 use sfda_core::job::{AdaptJob, DataSpec, Job, JobOutput};
+use sfda_core::run_dir::WriteMode;
 
 use super::common::BackendArgs;
 
@@ -47,6 +48,10 @@ pub struct AdaptArgs {
     /// Continue an interrupted run from `<out>/state`.
     #[arg(long)]
     resume: bool,
+    /// Replace the run `--out` holds (its report, checkpoint, logs, pictures
+    /// and state are removed first; other files stay).
+    #[arg(long, conflicts_with = "resume")]
+    force: bool,
     /// Stop after N iterations of this invocation (resume later with --resume).
     #[arg(long)]
     stop_after: Option<usize>,
@@ -89,7 +94,7 @@ pub fn run(a: AdaptArgs) -> anyhow::Result<()> {
         target: a.target.as_ref().map(|t| spec(t, "train")).transpose()?,
         val: a.target_val.as_ref().map(|t| spec(t, "val")).transpose()?,
         out: a.out.clone(),
-        resume: a.resume,
+        mode: WriteMode::from_flags(a.resume, a.force),
         stop_after: a.stop_after,
         progress: !a.quiet,
         evaluate_source: true,

@@ -46,6 +46,9 @@ pub struct SynthArgs {
     /// Output folder (created if missing).
     #[arg(long)]
     pub out: PathBuf,
+    /// Replace this domain and split if the folder already holds them.
+    #[arg(long)]
+    pub force: bool,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
@@ -155,7 +158,7 @@ fn synth(a: SynthArgs) -> anyhow::Result<()> {
         .with_size(a.size.width, a.size.height)
         .with_seed(a.seed)
         .with_severity(a.severity);
-    let done = write_cityscapes(&spec, &a.out, !a.quiet)
+    let done = write_cityscapes(&spec, &a.out, !a.quiet, a.force)
         .with_context(|| format!("generating the synth benchmark into {}", a.out.display()))?;
     println!(
         "wrote {} {} {} images ({}, seed {}, severity {}) to {} and {}",

@@ -79,7 +79,11 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
                 a.backend.backend, s.seconds
             );
         }
-        println!("report, pictures and checkpoints in {}", a.out.display());
+        println!(
+            "report, pictures and adapted checkpoint in {} (source model in {})",
+            s.adapt_dir.display(),
+            a.out.join("source").display()
+        );
     }
     Ok(())
 }

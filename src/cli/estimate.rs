@@ -33,8 +33,9 @@ pub struct EstimateArgs {
     /// Continue an unfinished estimate in `--out`.
     #[arg(long)]
     resume: bool,
-    /// Replace a finished estimate in `--out`.
-    #[arg(long)]
+    /// Replace the estimate in `--out` (finished or not); `--force` is the
+    /// same flag, as in `adapt` and `train-source`.
+    #[arg(long, alias = "force")]
     overwrite: bool,
     /// Diagnostic, NOT source-free: labelled-or-not source images (a folder
     /// with --layout, or `synth:source:val[:COUNT]`) whose `L_BNS` through

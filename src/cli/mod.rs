@@ -56,6 +56,21 @@ pub enum Command {
     Plugins(plugins::PluginsArgs),
 }
 
+impl Command {
+    /// Whether the command stops cleanly on Ctrl-C / SIGTERM (finishes the
+    /// step, writes its state): the ones with long resumable loops.
+    pub fn saves_on_interrupt(&self) -> bool {
+        matches!(
+            self,
+            Command::Demo(_)
+                | Command::Adapt(_)
+                | Command::EstimateSource(_)
+                | Command::TrainSource(_)
+                | Command::Experiment(_)
+        )
+    }
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {

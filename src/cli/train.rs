@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use sfda_core::job::{Job, JobOutput, TrainSourceJob};
 use sfda_core::optim::SgdConfig;
+use sfda_core::run_dir::WriteMode;
 use sfda_core::train::TrainSourceConfig;
 
 use super::common::{parse_wh, BackendArgs, DataArgs};
@@ -49,6 +50,10 @@ pub struct TrainSourceArgs {
     /// Output folder.
     #[arg(long)]
     out: PathBuf,
+    /// Replace the trained model `--out` holds (its checkpoints, log and
+    /// curves are removed first; other files stay).
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     backend: BackendArgs,
     /// No progress bar.
@@ -78,6 +83,11 @@ pub fn run(a: TrainSourceArgs) -> anyhow::Result<()> {
             seed: a.seed,
             progress: !a.quiet,
             init: a.init.clone(),
+            write_mode: if a.force {
+                WriteMode::Force
+            } else {
+                WriteMode::New
+            },
             ..TrainSourceConfig::default()
         },
         train,

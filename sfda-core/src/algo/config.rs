@@ -271,16 +271,7 @@ impl AdaptConfig {
     /// Parses a TOML config; unknown keys and bad values are errors naming
     /// the key.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let cfg: AdaptConfig = toml::from_str(text).map_err(|e| {
-            let span = e
-                .span()
-                .map(|s| format!(" (at byte {})", s.start))
-                .unwrap_or_default();
-            Error::Config {
-                key: origin.to_string(),
-                msg: format!("{}{span}", e.message()),
-            }
-        })?;
+        let cfg: AdaptConfig = crate::toml_file::parse(text, origin)?;
         cfg.validate()?;
         Ok(cfg)
     }

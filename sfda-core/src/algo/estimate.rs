@@ -309,7 +309,8 @@ pub fn estimate_source<B: Backend>(
     }
     let ecfg = estimation_config(cfg, inputs.steps);
     let out = inputs.out;
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let _lock = crate::run_dir::RunLock::acquire(out, "estimate-source")?;
+    crate::atomic::remove_stale_temps(out)?;
     let file = out.join(ESTIMATE_FILE);
     let mut run = build_run::<B>(&ecfg, inputs.source, dev, None)?;
     let source_hash = file_hash(inputs.source)?;
@@ -407,6 +408,28 @@ pub fn estimate_source<B: Backend>(
                 seconds + t0.elapsed().as_secs_f64(),
             );
             save_estimate(&run, &file, &m)?;
+        }
+        if crate::interrupt::requested() && run.warmup_done < inputs.steps {
+            bar.finish_and_clear();
+            let m = meta(
+                &run,
+                false,
+                last_bns,
+                None,
+                seconds + t0.elapsed().as_secs_f64(),
+            );
+            let resume = match save_estimate(&run, &file, &m) {
+                Ok(()) => format!(
+                    "the estimate so far is saved in {}; continue with the same command and \
+                     --resume",
+                    file.display()
+                ),
+                Err(e) => format!("the estimate could not be saved ({e})"),
+            };
+            return Err(Error::Interrupted {
+                what: format!("step {} of {}", run.warmup_done, inputs.steps),
+                resume,
+            });
         }
     }
     bar.finish_and_clear();

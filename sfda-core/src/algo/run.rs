@@ -20,6 +20,7 @@ use crate::net::{build_seg_model, DcganGenerator, DiscriminatorConfig, PatchDisc
 use crate::nn::VarStore;
 use crate::optim::Optimizer;
 use crate::rng::SeedRng;
+use crate::run_dir::{self, WriteMode};
 use crate::tensor::{Backend, Tensor};
 use crate::train::{evaluate, progress_bar, JsonLog};
 use crate::{Error, Result};
@@ -93,8 +94,10 @@ pub struct AdaptInputs<'a> {
     pub class_set: ClassSet,
     /// Output folder.
     pub out: &'a Path,
-    /// Continue from `out/state` if it exists.
-    pub resume: bool,
+    /// What to do with a run `out` already holds: refuse it ([`WriteMode::New`]),
+    /// continue from `out/state` if there is one ([`WriteMode::Resume`]), or
+    /// remove its files first ([`WriteMode::Force`]); see [`crate::run_dir`].
+    pub mode: WriteMode,
     /// Draw progress bars.
     pub progress: bool,
     /// Stop after this many iterations of this invocation (to test resuming);
@@ -282,6 +285,24 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
     Ok(state.log)
 }
 
+/// Writes the state after a stop request and says how to continue (or, if
+/// the state cannot be written, says that too).
+fn interrupted<B: Backend>(
+    run: &Sfda<B>,
+    state_dir: &Path,
+    log: &[serde_json::Value],
+    what: String,
+) -> Error {
+    let resume = match save_state(run, state_dir, log) {
+        Ok(()) => format!(
+            "the state is saved in {}; continue with the same command and --resume",
+            state_dir.display()
+        ),
+        Err(e) => format!("the state could not be saved ({e}); the last checkpoint stays"),
+    };
+    Error::Interrupted { what, resume }
+}
+
 fn prefix_values(prefix: &str, values: StepLosses) -> StepLosses {
     values
         .into_iter()
@@ -342,14 +363,23 @@ pub fn run_adaptation<B: Backend>(
     inputs: &AdaptInputs<'_>,
 ) -> Result<AdaptSummary> {
     let out = inputs.out;
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let claim = run_dir::claim(out, &run_dir::ADAPT, inputs.mode)?;
+    if let Some(h) = &claim.lock.replaced_stale {
+        if inputs.progress {
+            eprintln!(
+                "note: took over the stale lock of `sfda {}` (pid {}, no longer running)",
+                h.command, h.pid
+            );
+        }
+    }
+    let resume = inputs.mode == WriteMode::Resume;
     let state_dir = out.join("state");
     // What killed writes of an earlier invocation left (their writers are gone).
     for dir in [out, state_dir.as_path()] {
         crate::atomic::remove_stale_temps(dir)?;
     }
     let mut log_records = Vec::new();
-    if inputs.resume && has_state(&state_dir) {
+    if resume && has_state(&state_dir) {
         log_records = restore_state(run, &state_dir)?;
     }
     let mut log = JsonLog::new(&out.join("train_log.json"), log_records);
@@ -382,7 +412,7 @@ pub fn run_adaptation<B: Backend>(
     let stop = |n: usize| inputs.stop_after.is_some_and(|s| n >= s);
     let mut last_values = Vec::new();
     let bns_path = out.join("bns_layers.json");
-    let bns_records = if inputs.resume {
+    let bns_records = if resume {
         read_records(&bns_path)
     } else {
         Vec::new()
@@ -414,6 +444,15 @@ pub fn run_adaptation<B: Backend>(
         }
         if run.cfg.checkpoint_every > 0 && run.warmup_done % run.cfg.checkpoint_every == 0 {
             save_state(run, &state_dir, log.records())?;
+        }
+        if crate::interrupt::requested() {
+            bar.finish_and_clear();
+            return Err(interrupted(
+                run,
+                &state_dir,
+                log.records(),
+                format!("warm-up step {} of {warmup}", run.warmup_done),
+            ));
         }
     }
     while run.iteration < iterations && !stop(done_now) {
@@ -448,6 +487,15 @@ pub fn run_adaptation<B: Backend>(
         log.push(rec)?;
         if run.cfg.checkpoint_every > 0 && it % run.cfg.checkpoint_every == 0 {
             save_state(run, &state_dir, log.records())?;
+        }
+        if crate::interrupt::requested() && it < iterations {
+            bar.finish_and_clear();
+            return Err(interrupted(
+                run,
+                &state_dir,
+                log.records(),
+                format!("iteration {it} of {iterations}"),
+            ));
         }
     }
     bar.finish_and_clear();

@@ -100,6 +100,28 @@ pub fn is_image_name(p: &Path) -> bool {
     ext_ok && !hidden
 }
 
+/// `file` with its suffix `strip` replaced by `add`, on the raw name (a
+/// non-UTF-8 name keeps its bytes, so it finds its label file); `None` when
+/// it does not end in `strip`.
+pub fn replace_suffix(
+    file: &std::ffi::OsStr,
+    strip: &str,
+    add: &str,
+) -> Option<std::ffi::OsString> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::{OsStrExt, OsStringExt};
+        let mut v = file.as_bytes().strip_suffix(strip.as_bytes())?.to_vec();
+        v.extend_from_slice(add.as_bytes());
+        Some(std::ffi::OsString::from_vec(v))
+    }
+    #[cfg(not(unix))]
+    {
+        let s = file.to_str()?.strip_suffix(strip)?;
+        Some(format!("{s}{add}").into())
+    }
+}
+
 /// The file stem as a `String`.
 pub fn stem(p: &Path) -> String {
     p.file_stem()

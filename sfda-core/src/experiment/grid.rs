@@ -413,10 +413,7 @@ impl Experiment {
     /// and anchors relative paths).
     pub fn from_toml(text: &str, path: &Path) -> Result<Self> {
         let origin = path.display().to_string();
-        let grid: Grid = toml::from_str(text).map_err(|e| Error::Config {
-            key: origin.clone(),
-            msg: e.message().to_string(),
-        })?;
+        let grid: Grid = crate::toml_file::parse(text, &origin)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let base = if grid.base == "demo" {
             AdaptConfig::from_toml(DEMO_PRESET, "presets/demo.toml")?

@@ -137,7 +137,8 @@ impl ExperimentJob {
             });
         }
         let b = &exp.grid.benchmark;
-        std::fs::create_dir_all(&self.out).map_err(|e| Error::io(&self.out, e))?;
+        // One grid runner per folder; each cell's run folder has its own lock.
+        let _lock = crate::run_dir::RunLock::acquire(&self.out, "experiment")?;
         let (ckpt, iterations, train_seconds) = match exp.source_checkpoint() {
             Some(c) => {
                 read_meta(&c)?;
@@ -202,8 +203,13 @@ impl ExperimentJob {
         let bar = progress_bar(exp.cells.len() as u64, "grid", self.progress);
         bar.set_position(reused as u64);
         let mut ran = 0usize;
+        let mut interrupted = false;
         for cell in todo {
             if self.max_cells.is_some_and(|m| ran >= m) {
+                break;
+            }
+            if crate::interrupt::requested() {
+                interrupted = true;
                 break;
             }
             bar.set_message(cell.id.clone());
@@ -221,7 +227,9 @@ impl ExperimentJob {
                 None => {
                     let estimate = match &cell.estimate {
                         Some(plan) => {
-                            let (dir, made) = self.shared_estimate::<B>(cell, plan, &ckpt, dev)?;
+                            let (dir, made) = self
+                                .shared_estimate::<B>(cell, plan, &ckpt, dev)
+                                .map_err(|e| in_cell(e, &cell.id))?;
                             if let Some(line) = made {
                                 bar.println(line);
                             }
@@ -229,7 +237,8 @@ impl ExperimentJob {
                         }
                         None => None,
                     };
-                    self.run_cell::<B>(cell, &ckpt, estimate, dev)?
+                    self.run_cell::<B>(cell, &ckpt, estimate, dev)
+                        .map_err(|e| in_cell(e, &cell.id))?
                 }
             };
             write_atomic(
@@ -270,6 +279,14 @@ impl ExperimentJob {
             let dir = report.parent().unwrap_or(Path::new("."));
             let md = render(exp, &results, &ctx, &dir.join(&stem), &format!("{stem}/"))?;
             write_atomic(report, md.as_bytes())?;
+        }
+        if interrupted {
+            return Err(Error::Interrupted {
+                what: format!("{} of {} cells", results.len(), exp.cells.len()),
+                resume: "the tables cover the finished cells; rerun the same command to resume \
+                         the grid"
+                    .into(),
+            });
         }
         Ok(ExperimentSummary {
             cells: exp.cells.len(),
@@ -356,7 +373,7 @@ impl ExperimentJob {
                 .out
                 .join("runs")
                 .join(format!("{}-{}", cell.id, &hash[..8])),
-            resume: true,
+            mode: crate::run_dir::WriteMode::Resume,
             stop_after: None,
             progress: false,
             evaluate_source: false,
@@ -380,6 +397,18 @@ impl ExperimentJob {
 
 /// The training time of a cached source model, from the last record of its
 /// `train_log.json`.
+/// A stop request inside a cell (its adaptation or its source estimate
+/// saved its state): say which cell, and that the grid resumes.
+fn in_cell(e: Error, cell: &str) -> Error {
+    match e {
+        Error::Interrupted { what, .. } => Error::Interrupted {
+            what: format!("{what} of cell {cell}"),
+            resume: "its state is saved; rerun the same command to resume the grid".into(),
+        },
+        e => e,
+    }
+}
+
 fn logged_training_seconds(dir: &Path) -> Option<f64> {
     let text = std::fs::read_to_string(dir.join("train_log.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;

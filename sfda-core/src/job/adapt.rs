@@ -6,6 +6,7 @@ use crate::algo::{build_run, run_adaptation, AdaptConfig, AdaptInputs, AdaptRepo
 use crate::checkpoint::read_meta;
 use crate::data::{ClassSet, DataLoader, LoaderConfig, Normalize, Transform};
 use crate::job::DataSpec;
+use crate::run_dir::WriteMode;
 use crate::tensor::Backend;
 use crate::Result;
 
@@ -22,8 +23,8 @@ pub struct AdaptJob {
     pub val: Option<DataSpec>,
     /// Output folder.
     pub out: PathBuf,
-    /// Continue from `out/state`.
-    pub resume: bool,
+    /// What to do with a run `out` already holds (new, resume, force).
+    pub mode: WriteMode,
     /// Stop after this many iterations of this invocation.
     pub stop_after: Option<usize>,
     /// Draw progress bars.
@@ -69,7 +70,7 @@ impl AdaptJob {
                 val: val.as_ref(),
                 class_set,
                 out: &self.out,
-                resume: self.resume,
+                mode: self.mode,
                 progress: self.progress,
                 stop_after: self.stop_after,
                 evaluate_source: self.evaluate_source,

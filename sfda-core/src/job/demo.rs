@@ -72,6 +72,9 @@ pub struct DemoSummary {
     pub source_on_target: f64,
     /// The adaptation report (source-only vs adapted on target val).
     pub adapt: AdaptReport,
+    /// The adaptation's folder: `<out>/adapt`, or `<out>/adapt-N` when
+    /// earlier demo runs hold the first ones (they are kept).
+    pub adapt_dir: PathBuf,
     /// Whether the source model came from the cache.
     pub source_cached: bool,
     /// Seconds spent training the source model (0 when cached).
@@ -127,13 +130,14 @@ impl DemoJob {
         let mut cfg = self.adapt.clone();
         cfg.seed = self.seed;
         cfg.target_size = None;
+        let adapt_dir = crate::run_dir::next_free(&self.out.join("adapt"), &crate::run_dir::ADAPT)?;
         let report = AdaptJob {
             cfg,
             source: ckpt.clone(),
             target: Some(synth(Domain::Target, Split::Train, self.train_images, self)),
             val: Some(synth(Domain::Target, Split::Val, self.val_images, self)),
-            out: self.out.join("adapt"),
-            resume: false,
+            out: adapt_dir.clone(),
+            mode: crate::run_dir::WriteMode::New,
             stop_after: None,
             progress: self.progress,
             evaluate_source: true,
@@ -143,6 +147,7 @@ impl DemoJob {
             source_on_source,
             source_on_target,
             adapt: report,
+            adapt_dir,
             source_cached: cached,
             source_seconds,
             seconds: t0.elapsed().as_secs_f64(),
@@ -201,10 +206,19 @@ pub fn cached_source_model<B: Backend>(
 ) -> Result<(PathBuf, bool, f64)> {
     let ckpt = dir.join("best.safetensors");
     let tag = spec.tag();
-    let cached = !retrain
-        && read_meta(&ckpt)
-            .ok()
-            .is_some_and(|m| m.provenance.notes.get("demo").is_some_and(|t| *t == tag));
+    let found = read_meta(&ckpt)
+        .ok()
+        .map(|m| m.provenance.notes.get("demo").cloned().unwrap_or_default());
+    let cached = !retrain && found.as_deref() == Some(tag.as_str());
+    if let (Some(old), false) = (&found, retrain || cached) {
+        return Err(Error::RunFolder {
+            path: dir.to_path_buf(),
+            msg: format!(
+                "holds a source model made with other settings ('{old}', wanted '{tag}'); \
+                 move it away, or pass --retrain (sfda demo) to replace it"
+            ),
+        });
+    }
     if cached {
         if progress {
             eprintln!("[1/3] reusing the cached source model {}", ckpt.display());
@@ -229,6 +243,8 @@ pub fn cached_source_model<B: Backend>(
             seed: spec.seed,
             progress,
             val_every: 0,
+            // Told to replace it (--retrain), or nothing finished is there.
+            write_mode: crate::run_dir::WriteMode::Force,
             ..TrainSourceConfig::default()
         },
         train: DataSpec::Synth(train),

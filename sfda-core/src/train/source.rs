@@ -13,6 +13,7 @@ use crate::model::ForwardOpts;
 use crate::net::build_seg_model;
 use crate::nn::VarStore;
 use crate::optim::{minimize, Optimizer, PolyLr, Sgd, SgdConfig};
+use crate::run_dir::{self, WriteMode};
 use crate::tensor::Backend;
 use crate::train::batch::batch_images;
 use crate::train::cross_entropy::cross_entropy_ignore;
@@ -48,6 +49,11 @@ pub struct TrainSourceConfig {
     /// onto the network by [`checkpoint::init_from_pretrained`]; none: random
     /// initialisation.
     pub init: Option<PathBuf>,
+    /// What to do with a trained model `out` already holds: refuse
+    /// ([`WriteMode::New`]) or replace it ([`WriteMode::Force`]). Not a
+    /// config key.
+    #[serde(skip)]
+    pub write_mode: WriteMode,
 }
 
 impl Default for TrainSourceConfig {
@@ -65,6 +71,7 @@ impl Default for TrainSourceConfig {
             seed: 0,
             progress: true,
             init: None,
+            write_mode: WriteMode::New,
         }
     }
 }
@@ -120,7 +127,8 @@ pub fn train_source<B: Backend>(
             msg: format!("must lie in [0, 1), got {m}"),
         });
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let _claim = run_dir::claim(out, &run_dir::TRAIN_SOURCE, cfg.write_mode)?;
+    crate::atomic::remove_stale_temps(out)?;
     let vs = VarStore::<B>::new(dev.clone(), cfg.seed);
     let model = build_seg_model::<B>(&cfg.arch, cfg.class_set.len().max(19), &vs.root())?;
     let init = match &cfg.init {
@@ -194,6 +202,21 @@ pub fn train_source<B: Backend>(
         } else if step % 10 == 0 {
             log.push(record)?;
         }
+        if crate::interrupt::requested() && step < cfg.iterations {
+            bar.finish_and_clear();
+            let saved = save_model::<B>(&last, model.as_ref(), cfg, train, dev, step, image_hw);
+            let resume = match saved {
+                Ok(()) => format!(
+                    "train-source cannot resume; the weights of step {step} are in {}",
+                    last.display()
+                ),
+                Err(e) => format!("the weights could not be saved ({e})"),
+            };
+            return Err(Error::Interrupted {
+                what: format!("step {step} of {}", cfg.iterations),
+                resume,
+            });
+        }
     }
     bar.finish_and_clear();
     let seconds = t0.elapsed().as_secs_f64();
@@ -207,12 +230,18 @@ pub fn train_source<B: Backend>(
         image_hw,
     )?;
     if best_miou.is_none() {
-        std::fs::copy(&last, &best).map_err(|e| Error::io(&best, e))?;
-        let (ls, bs) = (
-            checkpoint::sidecar_path(&last),
-            checkpoint::sidecar_path(&best),
-        );
-        std::fs::copy(&ls, &bs).map_err(|e| Error::io(&bs, e))?;
+        // Without validation the last weights are the best ones (copied
+        // atomically: a kill leaves no torn best.safetensors).
+        for (from, to) in [
+            (last.clone(), best.clone()),
+            (
+                checkpoint::sidecar_path(&last),
+                checkpoint::sidecar_path(&best),
+            ),
+        ] {
+            let bytes = std::fs::read(&from).map_err(|e| Error::io(&from, e))?;
+            crate::atomic::write_atomic(&to, &bytes)?;
+        }
     }
     Ok(TrainSourceSummary {
         best,

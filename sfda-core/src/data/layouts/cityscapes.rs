@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::data::classes::ClassSet;
 use crate::data::dataset::Layout;
 use crate::data::decode::LabelEncoding;
-use crate::data::fs::{list_images, list_subdirs, no_images, require_dir};
+use crate::data::fs::{list_images, list_subdirs, no_images, replace_suffix, require_dir};
 use crate::data::ids::cityscapes_table;
 use crate::data::layouts::file_dataset::{FileDataset, FileItem, LabelSpec};
 use crate::error::{Error, Result};
@@ -62,15 +62,13 @@ pub fn open(root: &Path, split: Option<&str>) -> Result<FileDataset> {
         for city in list_subdirs(&dir)? {
             let city_name = city.file_name().unwrap_or_default().to_owned();
             for image in list_images(&city)? {
-                let file = image.file_name().unwrap_or_default().to_string_lossy();
-                let Some(stem) = file.strip_suffix(IMAGE_SUFFIX) else {
+                let raw = image.file_name().unwrap_or_default();
+                let Some(label_file) = replace_suffix(raw, IMAGE_SUFFIX, LABEL_SUFFIX) else {
                     continue;
                 };
-                let label = labelled.then(|| {
-                    gt_dir
-                        .join(&city_name)
-                        .join(format!("{stem}{LABEL_SUFFIX}"))
-                });
+                let file = raw.to_string_lossy();
+                let stem = file.strip_suffix(IMAGE_SUFFIX).unwrap_or(&file);
+                let label = labelled.then(|| gt_dir.join(&city_name).join(&label_file));
                 if let Some(l) = &label {
                     if !l.is_file() {
                         return Err(Error::Data {

@@ -23,6 +23,40 @@ pub struct FileItem {
     pub label: Option<PathBuf>,
 }
 
+/// Makes every item's name unique, as outputs named after it (`predict`'s
+/// `<name>_pred.png`) need: names shared by several files (`a.png` and
+/// `a.jpg`; non-UTF-8 names that read the same once made printable) become
+/// the file name with its extension, then get `~2`, `~3`... if still shared.
+pub fn make_names_unique(items: &mut [FileItem]) {
+    use std::collections::{HashMap, HashSet};
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for it in items.iter() {
+        *count.entry(it.name.clone()).or_default() += 1;
+    }
+    if count.values().all(|&n| n == 1) {
+        return;
+    }
+    for it in items.iter_mut() {
+        if count[&it.name] > 1 {
+            if let Some(f) = it.image.file_name() {
+                it.name = f.to_string_lossy().into_owned();
+            }
+        }
+    }
+    let mut used = HashSet::new();
+    for it in items.iter_mut() {
+        if !used.insert(it.name.clone()) {
+            let base = it.name.clone();
+            // Bounded by the number of items: each try takes a new suffix.
+            let mut k = 2usize;
+            while !used.insert(format!("{base}~{k}")) {
+                k += 1;
+            }
+            it.name = format!("{base}~{k}");
+        }
+    }
+}
+
 /// How label files are stored and mapped to train ids.
 #[derive(Debug, Clone)]
 pub struct LabelSpec {
@@ -52,6 +86,8 @@ impl FileDataset {
         labels: LabelSpec,
         class_set: ClassSet,
     ) -> Self {
+        let mut items = items;
+        make_names_unique(&mut items);
         FileDataset {
             layout,
             description,

@@ -29,7 +29,12 @@ pub fn flat_items(
         .into_iter()
         .map(|image| {
             let name = stem(&image);
-            let label = label_dir.map(|d| d.join(format!("{name}{label_suffix}")));
+            // Built from the raw file stem, so a non-UTF-8 name finds its label.
+            let label = label_dir.map(|d| {
+                let mut file = image.file_stem().unwrap_or_default().to_os_string();
+                file.push(label_suffix);
+                d.join(file)
+            });
             FileItem { name, image, label }
         })
         .collect();

@@ -66,7 +66,11 @@ pub fn open(root: &Path, split: Option<&str>) -> Result<FileDataset> {
         let labelled = label_dir.is_dir();
         for image in list_images(&dir)? {
             let name = stem(&image);
-            let label = labelled.then(|| label_dir.join(format!("{name}{LABEL_SUFFIX}")));
+            let label = labelled.then(|| {
+                let mut file = image.file_stem().unwrap_or_default().to_os_string();
+                file.push(LABEL_SUFFIX);
+                label_dir.join(file)
+            });
             if let Some(l) = &label {
                 if !l.is_file() {
                     return Err(Error::Data {

@@ -31,11 +31,52 @@ pub struct SynthExport {
 
 /// Generates `spec` into `out` (Cityscapes layout) in parallel; shows a
 /// progress bar on stderr when `progress`. Files are written atomically.
-pub fn write_cityscapes(spec: &SynthSpec, out: &Path, progress: bool) -> Result<SynthExport> {
+///
+/// Each domain and split is written whole: when `out` already holds that
+/// subset (its image or label folder is not empty, or its spec file
+/// exists) this is an error unless `force`, which removes the old subset
+/// first — so the spec file always describes exactly the images beside it.
+/// Other subsets in `out` (another split or domain) are left alone.
+pub fn write_cityscapes(
+    spec: &SynthSpec,
+    out: &Path,
+    progress: bool,
+    force: bool,
+) -> Result<SynthExport> {
     spec.validate()?;
     let split = spec.split.name();
     let image_dir = out.join("leftImg8bit").join(split).join(spec.city());
     let label_dir = out.join("gtFine").join(split).join(spec.city());
+    let spec_file = out.join(format!("synth_{}_{}.json", spec.domain, split));
+    let _lock = crate::run_dir::RunLock::acquire(out, "data synth")?;
+    let non_empty = |d: &Path| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_some());
+    let held = [&image_dir, &label_dir]
+        .into_iter()
+        .find(|d| non_empty(d))
+        .cloned()
+        .or_else(|| spec_file.exists().then(|| spec_file.clone()));
+    if let Some(found) = held {
+        if !force {
+            return Err(Error::RunFolder {
+                path: out.to_path_buf(),
+                msg: format!(
+                    "already holds {} {} images ({}); write to another folder, or pass \
+                     --force to replace that subset",
+                    spec.domain,
+                    split,
+                    found.display()
+                ),
+            });
+        }
+        for d in [&image_dir, &label_dir] {
+            if d.exists() {
+                std::fs::remove_dir_all(d).map_err(|e| Error::io(d, e))?;
+            }
+        }
+        if spec_file.exists() {
+            std::fs::remove_file(&spec_file).map_err(|e| Error::io(&spec_file, e))?;
+        }
+    }
     for d in [&image_dir, &label_dir] {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
     }
@@ -74,7 +115,6 @@ pub fn write_cityscapes(spec: &SynthSpec, out: &Path, progress: bool) -> Result<
             Ok(())
         })?;
     bar.finish_and_clear();
-    let spec_file = out.join(format!("synth_{}_{}.json", spec.domain, split));
     let json = serde_json::to_vec_pretty(spec).map_err(|e| Error::msg(e.to_string()))?;
     write_atomic(&spec_file, &json)?;
     Ok(SynthExport {

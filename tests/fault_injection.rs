@@ -1,0 +1,180 @@
+//! Crash consistency of an adaptation run, by fault injection rather than
+//! timed kills: the run is repeated with a fault at each write boundary it
+//! crosses (every atomic write: before its temporary file, after half of
+//! the bytes, before the rename, after it; state, logs, checkpoint, sidecar,
+//! pictures, report), each time leaving the files as a kill there would.
+//! A resume from every such folder must give bit-identical adapted weights
+//! and the same report as the uninterrupted run, or refuse with a message
+//! naming the file. A stop request (what Ctrl-C sends) mid-run must save a
+//! state that resumes bit-identically too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sfda_backend_tch::TchBackend;
+use sfda_core::algo::{build_run, load_tensors, run_adaptation, AdaptConfig, AdaptInputs};
+use sfda_core::algo::{AdaptSummary, NetSize};
+use sfda_core::atomic::fault;
+use sfda_core::checkpoint::{self, CheckpointMeta};
+use sfda_core::data::{ClassSet, DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec};
+use sfda_core::net::build_seg_model;
+use sfda_core::nn::VarStore;
+use sfda_core::run_dir::WriteMode;
+use sfda_core::{interrupt, Backend, DeviceSpec, Error};
+
+const W: u32 = 32;
+const H: u32 = 16;
+
+fn config() -> AdaptConfig {
+    AdaptConfig {
+        iterations: 2,
+        generator_warmup: 1,
+        batch_size: 2,
+        fake_batch_size: 2,
+        fake_size: [16, 32],
+        target_size: None,
+        net_size: NetSize::Mini,
+        k: 2,
+        checkpoint_every: 1,
+        seed: 9,
+        ..AdaptConfig::default()
+    }
+}
+
+fn source_checkpoint(dir: &Path) -> PathBuf {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let vs = VarStore::<TchBackend>::new(dev, 21);
+    let model = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root()).unwrap();
+    let path = dir.join("source.safetensors");
+    let meta = CheckpointMeta::for_model(model.as_ref()).with_class_set("cityscapes19");
+    checkpoint::save(&path, model.as_ref(), &meta).unwrap();
+    path
+}
+
+fn loader(split: Split, count: usize, train: bool) -> DataLoader {
+    let spec = SynthSpec::new(Domain::Target, split, count).with_size(W, H);
+    let lc = if train {
+        let mut lc = LoaderConfig::train(2, 5, None);
+        lc.labels = false;
+        lc.prefetch = 0;
+        lc
+    } else {
+        LoaderConfig::eval(2)
+    };
+    DataLoader::new(Arc::new(SynthDataset::new(spec)), lc).unwrap()
+}
+
+fn adapt(out: &Path, src: &Path, mode: WriteMode) -> sfda_core::Result<AdaptSummary> {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let mut run = build_run::<TchBackend>(&config(), src, &dev, None)?;
+    let (target, val) = (loader(Split::Train, 4, true), loader(Split::Val, 2, false));
+    run_adaptation(
+        &mut run,
+        &AdaptInputs {
+            source: src,
+            target: Some(&target),
+            val: Some(&val),
+            class_set: ClassSet::Cityscapes19,
+            out,
+            mode,
+            progress: false,
+            stop_after: None,
+            evaluate_source: false,
+        },
+    )
+}
+
+/// Every tensor of the adapted checkpoint, as exact bit patterns.
+fn weights(out: &Path) -> Vec<(String, Vec<u32>)> {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    load_tensors::<TchBackend>(&out.join("adapted.safetensors"), &dev)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| (k, t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect()))
+        .collect()
+}
+
+fn miou(s: &AdaptSummary) -> f64 {
+    s.report.after.as_ref().unwrap().metrics.miou
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    [dir.to_path_buf(), dir.join("state")]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(d).ok())
+        .flatten()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
+}
+
+// One test: the fault counter and the stop flag are per thread / per
+// process, and the cases run one after the other.
+#[test]
+fn faults_at_every_write_boundary_and_a_stop_request_resume_bit_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let straight_dir = dir.path().join("straight");
+    let t0 = std::time::Instant::now();
+    fault::count();
+    let straight = adapt(&straight_dir, &src, WriteMode::New).unwrap();
+    let boundaries = fault::disarm();
+    eprintln!("one run: {:.2} s", t0.elapsed().as_secs_f64());
+    assert!(straight.finished);
+    let want = weights(&straight_dir);
+    // 3 steps, each with its logs and its state, then the checkpoint, its
+    // sidecar, three pictures and the report: dozens of boundaries.
+    assert!(boundaries >= 40, "only {boundaries} write boundaries");
+
+    let (mut resumed, mut refused) = (0, 0);
+    for k in 0..boundaries {
+        let out = dir.path().join(format!("fault-{k}"));
+        fault::arm(k);
+        let e = adapt(&out, &src, WriteMode::New).expect_err("the armed fault must fail the run");
+        fault::disarm();
+        assert!(e.to_string().contains("injected fault"), "fault {k}: {e}");
+        // At most the one temporary file of the interrupted write is left.
+        assert!(
+            temp_files(&out).len() <= 1,
+            "fault {k}: {:?}",
+            temp_files(&out)
+        );
+        match adapt(&out, &src, WriteMode::Resume) {
+            Ok(s) => {
+                assert!(s.finished, "fault {k}: resume did not finish");
+                assert_eq!(weights(&out), want, "fault {k} ({e}): weights differ");
+                assert_eq!(miou(&s), miou(&straight), "fault {k}: mIoU differs");
+                resumed += 1;
+            }
+            Err(r) => {
+                let msg = r.to_string();
+                assert!(msg.contains(&out.display().to_string()), "fault {k}: {msg}");
+                refused += 1;
+            }
+        }
+    }
+    eprintln!("{boundaries} fault points: {resumed} resumed bit-identically, {refused} refused");
+    assert_eq!(resumed + refused, boundaries);
+
+    // A stop request (Ctrl-C in the binary) after the first warm-up step.
+    let out = dir.path().join("interrupted");
+    fault::count();
+    interrupt::request();
+    let e = adapt(&out, &src, WriteMode::New).expect_err("a stop request must stop the run");
+    interrupt::clear();
+    let Error::Interrupted { what, resume } = &e else {
+        panic!("not an interruption: {e}");
+    };
+    assert_eq!(what, "warm-up step 1 of 1");
+    assert!(resume.contains("--resume"), "{resume}");
+    assert!(out.join("state/state.safetensors").exists());
+    assert!(!out.join("report.json").exists());
+    let s = adapt(&out, &src, WriteMode::Resume).unwrap();
+    assert_eq!(weights(&out), want, "stopped and resumed: weights differ");
+    assert_eq!(miou(&s), miou(&straight));
+    // The finished folder is now refused to a new run, and --force replaces it.
+    let e = adapt(&out, &src, WriteMode::New).unwrap_err().to_string();
+    assert!(e.contains("report.json") && e.contains("--force"), "{e}");
+    adapt(&out, &src, WriteMode::Force).unwrap();
+    assert_eq!(weights(&out), want);
+}

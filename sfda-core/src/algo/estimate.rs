@@ -399,26 +399,23 @@ pub fn estimate_source<B: Backend>(
             bns_log.push(l)?;
         }
         let every = ecfg.checkpoint_every;
-        if every > 0 && run.warmup_done % every == 0 && run.warmup_done < inputs.steps {
+        let unfinished = run.warmup_done < inputs.steps;
+        let save_unfinished = |run: &Sfda<B>| {
             let m = meta(
-                &run,
+                run,
                 false,
                 last_bns,
                 None,
                 seconds + t0.elapsed().as_secs_f64(),
             );
-            save_estimate(&run, &file, &m)?;
+            save_estimate(run, &file, &m)
+        };
+        if every > 0 && run.warmup_done % every == 0 && unfinished {
+            save_unfinished(&run)?;
         }
-        if crate::interrupt::requested() && run.warmup_done < inputs.steps {
+        if crate::interrupt::requested() && unfinished {
             bar.finish_and_clear();
-            let m = meta(
-                &run,
-                false,
-                last_bns,
-                None,
-                seconds + t0.elapsed().as_secs_f64(),
-            );
-            let resume = match save_estimate(&run, &file, &m) {
+            let resume = match save_unfinished(&run) {
                 Ok(()) => format!(
                     "the estimate so far is saved in {}; continue with the same command and \
                      --resume",

@@ -96,6 +96,21 @@ pub enum Error {
         /// What was saved and how to continue.
         resume: String,
     },
+    /// A training loss became NaN or infinite; names the first term that was
+    /// (see [`crate::diverged`]).
+    #[error("the {step} loss is {value} at {at}: its first non-finite term is '{term}'; {hint}")]
+    Diverged {
+        /// The step (`generator`, `student`, `discriminator`, `source training`).
+        step: String,
+        /// Where (`warm-up step 3`, `iteration 12`, `step 40`).
+        at: String,
+        /// The first term (in the objective's order) that is not finite.
+        term: String,
+        /// The step's total loss.
+        value: f32,
+        /// What to change.
+        hint: String,
+    },
     /// A run folder cannot be written: another process holds it, or it holds
     /// another run's results that would be replaced.
     #[error("{path}: {msg}")]

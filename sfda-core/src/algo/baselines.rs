@@ -125,13 +125,8 @@ impl<B: Backend> Sfda<B> {
                 )))
             }
         };
-        let v = loss.to_scalar()?;
-        if !v.is_finite() {
-            return Err(Error::msg(format!(
-                "the {} loss is {v}: training diverged; lower student_optim.lr in the config",
-                method.key()
-            )));
-        }
+        let parts = [(method.key().to_string(), loss.clone())];
+        let v = self.check("student", "student_optim.lr", &parts, &loss)?;
         self.student_opt.set_lr(self.student_lr.lr(self.iteration));
         let vars: Vec<Var<B>> = self.student_opt.vars().to_vec();
         let refs: Vec<&Var<B>> = vars.iter().collect();

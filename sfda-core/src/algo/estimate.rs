@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::algo::config::{AdaptConfig, NetSize};
 use crate::algo::diagnostics::{bns_layers, bns_total};
 use crate::algo::pictures::{bns_layer_curves, fake_grid, loss_curves};
-use crate::algo::run::{build_run, log_record};
+use crate::algo::run::{build_run, log_record, read_records};
 use crate::algo::sfda::Sfda;
 use crate::algo::state::{load_tensors, save_tensors_with_metadata};
 use crate::algo::Method;
@@ -317,12 +317,18 @@ pub fn estimate_source<B: Backend>(
     let config_hash = settings_hash(&ecfg);
     let mut seconds = 0.0;
     let mut records = Vec::new();
+    let mut bns_records = Vec::new();
+    // A finished estimate resumed: a stop after its file was committed but
+    // before its pictures and report; those are written again from it.
+    let mut finished_before: Option<EstimateMeta> = None;
     if file.exists() {
         let m = read_estimate_meta(&file)?;
-        if m.finished && !inputs.overwrite {
+        if m.finished && !inputs.overwrite && !inputs.resume {
             return Err(Error::Checkpoint {
                 path: file,
-                msg: "holds a finished estimate; pass --overwrite to replace it or pick another --out".into(),
+                msg: "holds a finished estimate; pass --overwrite to replace it, --resume to \
+                      write its report again, or pick another --out"
+                    .into(),
             });
         }
         if !m.finished && !inputs.resume && !inputs.overwrite {
@@ -331,11 +337,21 @@ pub fn estimate_source<B: Backend>(
                 msg: "holds an unfinished estimate; continue it with --resume or replace it with --overwrite".into(),
             });
         }
-        if !m.finished && inputs.resume {
+        if inputs.resume && !inputs.overwrite {
             if m.config_hash != config_hash || m.source_hash != source_hash {
                 return Err(Error::Checkpoint {
                     path: file,
                     msg: "was started with another source checkpoint or other settings; resume with the same ones".into(),
+                });
+            }
+            if m.finished && m.target_steps != inputs.steps {
+                return Err(Error::Checkpoint {
+                    path: file,
+                    msg: format!(
+                        "holds a finished estimate of {} steps, not {}; pass --overwrite to \
+                         replace it or pick another --out",
+                        m.target_steps, inputs.steps
+                    ),
                 });
             }
             let tensors = load_tensors::<B>(&file, dev)?;
@@ -348,23 +364,30 @@ pub fn estimate_source<B: Backend>(
             run.rng = SeedRng::from_state(m.rng_seed, m.rng_word_pos);
             run.warmup_done = m.steps;
             seconds = m.seconds;
-            records = std::fs::read_to_string(out.join("train_log.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(&t).ok())
-                .unwrap_or_default();
-            records.retain(|r| {
-                r.get("step")
-                    .and_then(|s| s.as_i64())
-                    .is_some_and(|s| s <= m.steps as i64)
-            });
+            // Only the records of the steps the estimate holds (a stop
+            // may have logged steps after its last checkpoint).
+            let upto = |name: &str| {
+                let mut r = read_records(&out.join(name));
+                r.retain(|r| {
+                    r.get("step")
+                        .and_then(|s| s.as_i64())
+                        .is_some_and(|s| s <= m.steps as i64)
+                });
+                r
+            };
+            records = upto("train_log.json");
+            bns_records = upto("bns_layers.json");
+            if m.finished {
+                finished_before = Some(m);
+            }
         }
     }
     let mut log = JsonLog::new(&out.join("train_log.json"), records);
-    let mut bns_log = JsonLog::new(&out.join("bns_layers.json"), Vec::new());
+    let mut bns_log = JsonLog::new(&out.join("bns_layers.json"), bns_records);
     let t0 = Instant::now();
     let bar = progress_bar(inputs.steps as u64, "estimate", inputs.progress);
     bar.set_position(run.warmup_done as u64);
-    let mut last_bns = f32::NAN;
+    let mut last_bns = finished_before.as_ref().map_or(f32::NAN, |m| m.final_bns);
     let meta = |run: &Sfda<B>, finished: bool, last_bns: f32, reference: Option<f32>, secs: f64| {
         let (rng_seed, rng_word_pos) = run.rng.state();
         EstimateMeta {
@@ -430,18 +453,24 @@ pub fn estimate_source<B: Backend>(
         }
     }
     bar.finish_and_clear();
-    let reference = inputs
-        .reference
-        .map(|l| reference_bns(&run, l))
-        .transpose()?;
-    let m = meta(
-        &run,
-        true,
-        last_bns,
-        reference,
-        seconds + t0.elapsed().as_secs_f64(),
-    );
-    save_estimate(&run, &file, &m)?;
+    let m = match finished_before {
+        Some(m) => m,
+        None => {
+            let reference = inputs
+                .reference
+                .map(|l| reference_bns(&run, l))
+                .transpose()?;
+            let m = meta(
+                &run,
+                true,
+                last_bns,
+                reference,
+                seconds + t0.elapsed().as_secs_f64(),
+            );
+            save_estimate(&run, &file, &m)?;
+            m
+        }
+    };
     fake_grid(&run, &out.join("fakes.png"), 6)?;
     if !log.records().is_empty() {
         loss_curves(log.records(), &out.join("loss_curves.png"))?;

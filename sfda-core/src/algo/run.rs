@@ -338,7 +338,7 @@ pub(crate) fn log_record(
 }
 
 /// The records of a JSON-array log (empty when it is missing or unreadable).
-fn read_records(path: &Path) -> Vec<serde_json::Value> {
+pub(crate) fn read_records(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .ok()
         .and_then(|t| serde_json::from_str::<Vec<serde_json::Value>>(&t).ok())

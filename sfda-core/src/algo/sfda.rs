@@ -24,6 +24,7 @@ use crate::algo::losses::{sum_terms, weighted_terms, WeightedLoss};
 use crate::algo::method::Method;
 use crate::algo::models::{fake_to_input, SfdaModels};
 use crate::data::DataLoader;
+use crate::diverged::{check_step, StepAt};
 use crate::ipsm::{split_patches, PatchRanker};
 use crate::loss::{discriminator_loss, fool_loss, maxsquare_loss, AdvReduction, DistillInputs};
 use crate::model::{BnMode, ForwardOpts, SegOutput};
@@ -211,7 +212,7 @@ impl<B: Backend> Sfda<B> {
         let total = sum_terms(&parts)?.ok_or_else(|| {
             Error::msg("the generator objective is empty: enable BNS, MAE or DAD")
         })?;
-        check_finite("generator", &total)?;
+        self.check("generator", "generator_optim.lr", &parts, &total)?;
         self.step_generator(&img, &t, &parts, &total, &mut values)?;
         Ok(values)
     }
@@ -282,7 +283,7 @@ impl<B: Backend> Sfda<B> {
         }
         let total =
             sum_terms(&parts)?.ok_or_else(|| Error::msg("the student objective is empty"))?;
-        check_finite("student", &total)?;
+        self.check("student", "student_optim.lr", &parts, &total)?;
         if self.diagnose_now() {
             let vars = self.student_opt.vars().to_vec();
             for (name, part) in &parts {
@@ -317,6 +318,8 @@ impl<B: Backend> Sfda<B> {
 
     /// Discriminator step (eq. 15) on the last target predictions.
     pub fn discriminator_step(&mut self) -> Result<StepLosses> {
+        let label = self.step_label();
+        let at = self.step_at(&label, "discriminator_optim.lr");
         let (Some(d), Some(opt), Some(logits)) = (
             self.models.discriminator.as_ref(),
             self.discriminator_opt.as_mut(),
@@ -328,7 +331,8 @@ impl<B: Backend> Sfda<B> {
         let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
         let out = d.forward(&patches.patches, &patches.positions)?;
         let loss = discriminator_loss(&out, &labels.targets(), AdvReduction::Mean)?;
-        check_finite("discriminator", &loss)?;
+        let parts = [("d".to_string(), loss.clone())];
+        check_step("discriminator", at, &parts, &loss)?;
         let vars: Vec<Var<B>> = opt.vars().to_vec();
         let refs: Vec<&Var<B>> = vars.iter().collect();
         let grads = grad(&loss, &refs)?;
@@ -361,9 +365,9 @@ impl<B: Backend> Sfda<B> {
         // The student is not read; its output is only there to fill the inputs.
         let inputs = DistillInputs::new(&t, &t);
         let total = bns.loss.compute(&inputs)?.scale(bns.generator_weight)?;
-        check_finite("generator", &total)?;
-        let mut values = vec![("bns".to_string(), total.to_scalar()?)];
         let parts = [("bns".to_string(), total.clone())];
+        let v = self.check("generator", "generator_optim.lr", &parts, &total)?;
+        let mut values = vec![("bns".to_string(), v)];
         self.step_generator(&img, &t, &parts, &total, &mut values)?;
         // eq. 4 as the paper writes it on every warm-up step (the configured
         // `[losses.bns]` norm may differ), so estimates with different
@@ -373,6 +377,38 @@ impl<B: Backend> Sfda<B> {
         }
         self.warmup_done += 1;
         Ok(values)
+    }
+
+    /// Where the next step sits, for error messages: `warm-up step N` while
+    /// the warm-up runs (no student step yet), `iteration N` after.
+    pub(crate) fn step_label(&self) -> String {
+        if self.iteration == 0 && self.warmup_done < self.cfg.generator_warmup {
+            format!("warm-up step {}", self.warmup_done + 1)
+        } else {
+            format!("iteration {}", self.iteration + 1)
+        }
+    }
+
+    /// [`StepAt`] of the next step, with `label` from [`Self::step_label`].
+    pub(crate) fn step_at<'a>(&self, label: &'a str, lr_key: &'a str) -> StepAt<'a> {
+        StepAt {
+            label,
+            first: self.iteration == 0 && self.warmup_done == 0,
+            lr_key,
+        }
+    }
+
+    /// The finite check of a step ([`check_step`]): its total's scalar, or
+    /// an error naming the first non-finite term and the step.
+    pub(crate) fn check(
+        &self,
+        step: &str,
+        lr_key: &str,
+        parts: &[(String, Tensor<B>)],
+        total: &Tensor<B>,
+    ) -> Result<f32> {
+        let label = self.step_label();
+        check_step(step, self.step_at(&label, lr_key), parts, total)
     }
 
     /// Whether this step records the diagnostics of
@@ -504,14 +540,4 @@ fn trainable<B: Backend>(vars: Vec<crate::model::NamedVar<B>>) -> Vec<Var<B>> {
         .filter(|v| v.trainable)
         .map(|v| v.var)
         .collect()
-}
-
-fn check_finite<B: Backend>(step: &str, loss: &Tensor<B>) -> Result<()> {
-    let v = loss.to_scalar()?;
-    if !v.is_finite() {
-        return Err(Error::msg(format!(
-            "the {step} loss is {v}: training diverged; lower the {step} learning rate in the config"
-        )));
-    }
-    Ok(())
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{self, CheckpointMeta, ImageSize, InitReport, Provenance};
 use crate::data::{ClassSet, DataLoader};
+use crate::diverged::{check_step, StepAt};
 use crate::model::ForwardOpts;
 use crate::net::build_seg_model;
 use crate::nn::VarStore;
@@ -166,14 +167,16 @@ pub fn train_source<B: Backend>(
         let x = batch_images::<B>(&batch, dev)?;
         let outp = model.forward(&x, ForwardOpts::TRAIN)?;
         let loss = cross_entropy_ignore(&outp.logits, labels)?;
+        // Checked before the update, so no saved weight is ever NaN.
+        let label = format!("step {}", it + 1);
+        let at = StepAt {
+            label: &label,
+            first: it == 0,
+            lr_key: "--lr (sgd.lr)",
+        };
+        let parts = [("cross_entropy".to_string(), loss.clone())];
+        let l = check_step("source training", at, &parts, &loss)? as f64;
         minimize(&mut opt, &loss)?;
-        let l = loss.to_scalar()? as f64;
-        if !l.is_finite() {
-            return Err(Error::msg(format!(
-                "training diverged at step {it} (loss {l}); lower sgd.lr (now {})",
-                cfg.sgd.lr
-            )));
-        }
         running = if it == 0 {
             l
         } else {

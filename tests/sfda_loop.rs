@@ -276,3 +276,74 @@ fn transfer_only_runs_without_target_data() {
         "{names:?}"
     );
 }
+
+/// A plugin-style loss that reads both target outputs: it errors when one is
+/// missing, and counts the calls that had them.
+struct ReadsTargets(Arc<std::sync::atomic::AtomicUsize>);
+
+impl<B: Backend> sfda_core::loss::DistillLoss<B> for ReadsTargets {
+    fn name(&self) -> &str {
+        "reads_targets"
+    }
+    fn compute(
+        &self,
+        inputs: &sfda_core::loss::DistillInputs<'_, B>,
+    ) -> sfda_core::Result<sfda_core::Tensor<B>> {
+        let s = inputs.require_student_target("reads_targets")?;
+        let t = inputs.require_teacher_target("reads_targets")?;
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // A differentiable stand-in: the squared gap of the mean logits.
+        s.logits.mean_all()?.sub(&t.logits.mean_all()?)?.sqr()
+    }
+    fn needs_student_target(&self) -> bool {
+        true
+    }
+    fn needs_teacher_target(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_loss_gets_the_target_outputs_it_declares_in_every_step_or_the_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let resolve = {
+        let calls = calls.clone();
+        move |name: &str,
+              _: &toml::Value|
+              -> sfda_core::Result<Box<dyn sfda_core::loss::DistillLoss<TchBackend>>> {
+            assert_eq!(name, "reads_targets");
+            Ok(Box::new(ReadsTargets(calls.clone())))
+        }
+    };
+    let mut cfg = tiny_config();
+    cfg.generator_warmup = 0;
+    cfg.extra_losses = vec![sfda_core::algo::ExtraLoss {
+        name: "reads_targets".into(),
+        generator_weight: 0.5,
+        student_weight: 0.5,
+        options: toml::Value::Table(Default::default()),
+    }];
+    let mut run = build_run::<TchBackend>(&cfg, &src, &dev, Some(&resolve)).unwrap();
+    let loader = target_loader(4);
+    for _ in 0..2 {
+        let v = run.iterate(Some(&loader)).unwrap();
+        for key in ["g_reads_targets", "s_reads_targets"] {
+            assert!(v.iter().any(|(k, _)| k == key), "{key} missing: {v:?}");
+        }
+    }
+    // Two generator and two student steps, each with both outputs.
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 4);
+    // Transfer-only mode has no target batch: refused naming the entry.
+    cfg.ablation.transfer_only = true;
+    let e = build_run::<TchBackend>(&cfg, &src, &dev, Some(&resolve))
+        .err()
+        .expect("a transfer-only config with a target-reading loss must be refused")
+        .to_string();
+    assert!(
+        e.contains("extra_losses[0]") && e.contains("teacher's output"),
+        "{e}"
+    );
+}

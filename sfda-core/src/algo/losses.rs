@@ -70,15 +70,23 @@ pub fn distill_terms<B: Backend>(
             }
             _ => make_loss::<B>(&key, &extra.name, &extra.options)?,
         };
-        if loss.needs_student_target() && a.transfer_only {
-            return Err(Error::Config {
-                key,
-                msg: format!(
-                    "loss '{}' reads the student's output on target images, which \
-                     transfer-only mode (ablation.transfer_only) never computes",
-                    extra.name
-                ),
-            });
+        if a.transfer_only {
+            let reads = match (loss.needs_student_target(), loss.needs_teacher_target()) {
+                (true, true) => Some("the student's and the teacher's outputs"),
+                (true, false) => Some("the student's output"),
+                (false, true) => Some("the teacher's output"),
+                (false, false) => None,
+            };
+            if let Some(what) = reads {
+                return Err(Error::Config {
+                    key,
+                    msg: format!(
+                        "loss '{}' reads {what} on target images, which transfer-only mode \
+                         (ablation.transfer_only) never computes",
+                        extra.name
+                    ),
+                });
+            }
         }
         out.push(WeightedLoss {
             loss,
@@ -102,7 +110,8 @@ pub fn weighted_sum<B: Backend>(
 
 /// Each term with a non-zero weight as `(name, weight·term)`, its unweighted
 /// value recorded (for logs) under its name. A term whose inputs are missing
-/// (a loss that needs the student's output on a target batch, without one)
+/// (a loss that needs the student's or teacher's output on a target batch,
+/// without one)
 /// is an error naming the loss, never a silent skip.
 pub fn weighted_terms<B: Backend>(
     terms: &[WeightedLoss<B>],
@@ -116,9 +125,17 @@ pub fn weighted_terms<B: Backend>(
         if w == 0.0 {
             continue;
         }
-        if t.loss.needs_student_target() && inputs.student_target.is_none() {
+        let missing = if t.loss.needs_student_target() && inputs.student_target.is_none() {
+            Some("student")
+        } else if t.loss.needs_teacher_target() && inputs.teacher_target.is_none() {
+            Some("teacher")
+        } else {
+            None
+        };
+        if let Some(who) = missing {
             return Err(Error::msg(format!(
-                "distillation loss '{}' needs the student's output on a target batch and none                  was computed in this step",
+                "distillation loss '{}' needs the {who}'s output on a target batch and none \
+                 was computed in this step",
                 t.loss.name()
             )));
         }

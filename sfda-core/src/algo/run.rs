@@ -147,6 +147,10 @@ fn all_tensors<B: Backend>(run: &Sfda<B>) -> Result<Vec<(String, Tensor<B>)>> {
         out.push(("cache.target_features".into(), features));
         out.push(("cache.target_logits".into(), logits));
     }
+    if let Some((features, logits)) = run.teacher_target_cache() {
+        out.push(("cache.teacher_target_features".into(), features));
+        out.push(("cache.teacher_target_logits".into(), logits));
+    }
     for (n, t) in run.student_opt.state()? {
         out.push((format!("opt_student.{n}"), t));
     }
@@ -274,6 +278,12 @@ fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_
         tensors.get("cache.target_logits"),
     ) {
         run.set_target_cache(f.clone(), l.clone());
+    }
+    if let (Some(f), Some(l)) = (
+        tensors.get("cache.teacher_target_features"),
+        tensors.get("cache.teacher_target_logits"),
+    ) {
+        run.set_teacher_target_cache(f.clone(), l.clone());
     }
     if let Some(t) = tensors.get("cache.cbst_thresholds") {
         run.cbst_thresholds = Some(t.to_vec()?);

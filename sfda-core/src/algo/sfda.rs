@@ -71,6 +71,9 @@ pub struct Sfda<B: Backend> {
     /// Student logits on the last target batch (detached), for the
     /// discriminator step.
     target_logits: Option<Tensor<B>>,
+    /// The teacher on the last target batch (detached), for generator-side
+    /// losses that [read it](crate::loss::DistillLoss::needs_teacher_target).
+    teacher_target: Option<SegOutput<B>>,
     /// CBST's class thresholds of the current self-training round.
     pub cbst_thresholds: Option<Vec<f32>>,
 }
@@ -120,6 +123,7 @@ impl<B: Backend> Sfda<B> {
             device,
             target_features: None,
             target_logits: None,
+            teacher_target: None,
             cbst_thresholds: None,
         })
     }
@@ -140,6 +144,48 @@ impl<B: Backend> Sfda<B> {
             features,
             bn_stats: Vec::new(),
         });
+    }
+
+    /// The cached teacher outputs on the last target batch (features and
+    /// logits), present when a loss reads them; part of the resumable state.
+    pub fn teacher_target_cache(&self) -> Option<(Tensor<B>, Tensor<B>)> {
+        self.teacher_target
+            .as_ref()
+            .map(|o| (o.features.clone(), o.logits.clone()))
+    }
+
+    /// Restores the cache written by [`Sfda::teacher_target_cache`].
+    pub fn set_teacher_target_cache(&mut self, features: Tensor<B>, logits: Tensor<B>) {
+        self.teacher_target = Some(SegOutput {
+            logits,
+            features,
+            bn_stats: Vec::new(),
+        });
+    }
+
+    /// Whether a term weighted in the student step reads the student's
+    /// output on the target batch (it is then computed before the terms).
+    fn student_terms_read_student_target(&self) -> bool {
+        self.terms
+            .iter()
+            .any(|t| t.student_weight != 0.0 && t.loss.needs_student_target())
+    }
+
+    /// Whether a weighted term reads the teacher's output on a target batch.
+    fn terms_read_teacher_target(&self) -> bool {
+        self.terms.iter().any(|t| {
+            (t.student_weight != 0.0 || t.generator_weight != 0.0) && t.loss.needs_teacher_target()
+        })
+    }
+
+    /// The frozen teacher on target images, detached (BN eval mode).
+    fn teacher_on_target(&self, xt: &Tensor<B>) -> Result<SegOutput<B>> {
+        let t = self.models.teacher.forward(xt, ForwardOpts::EVAL)?;
+        Ok(SegOutput {
+            logits: t.logits.detach()?,
+            features: t.features.detach()?,
+            bn_stats: Vec::new(),
+        })
     }
 
     fn uses_target(&self) -> bool {
@@ -207,6 +253,9 @@ impl<B: Backend> Sfda<B> {
         if let Some(st) = &self.target_features {
             inputs = inputs.with_student_target(st);
         }
+        if let Some(tt) = &self.teacher_target {
+            inputs = inputs.with_teacher_target(tt);
+        }
         let mut values = Vec::new();
         let parts = weighted_terms(&self.terms, &inputs, |w| w.generator_weight, &mut values)?;
         let total = sum_terms(&parts)?.ok_or_else(|| {
@@ -259,10 +308,35 @@ impl<B: Backend> Sfda<B> {
             .student
             .forward(&x, self.student_fake_opts(true))?;
         let mut values = Vec::new();
-        let inputs = DistillInputs::new(&t, &s);
+        let xt = target.filter(|_| self.uses_target());
+        // Terms that read the target outputs get this step's: the student's
+        // live output (computed first, only then) and the teacher's.
+        let st_first = match xt {
+            Some(xt) if self.student_terms_read_student_target() => {
+                Some(self.models.student.forward(xt, ForwardOpts::TRAIN)?)
+            }
+            _ => None,
+        };
+        let tt = match xt {
+            Some(xt) if self.terms_read_teacher_target() => Some(self.teacher_on_target(xt)?),
+            _ => None,
+        };
+        let mut inputs = DistillInputs::new(&t, &s);
+        if let Some(st) = &st_first {
+            inputs = inputs.with_student_target(st);
+        }
+        if let Some(tt) = &tt {
+            inputs = inputs.with_teacher_target(tt);
+        }
         let mut parts = weighted_terms(&self.terms, &inputs, |w| w.student_weight, &mut values)?;
-        if let (Some(xt), true) = (target, self.uses_target()) {
-            let st = self.models.student.forward(xt, ForwardOpts::TRAIN)?;
+        if let Some(xt) = xt {
+            let st = match st_first {
+                Some(st) => st,
+                None => self.models.student.forward(xt, ForwardOpts::TRAIN)?,
+            };
+            if tt.is_some() {
+                self.teacher_target = tt;
+            }
             let w = self.cfg.weights;
             if w.target != 0.0 {
                 let tar = maxsquare_loss(&st.logits, &self.cfg.maxsquare)?; // eq. 2
@@ -507,6 +581,9 @@ impl<B: Backend> Sfda<B> {
                     features: st.features.detach()?,
                     bn_stats: Vec::new(),
                 });
+                if self.terms_read_teacher_target() {
+                    self.teacher_target = Some(self.teacher_on_target(xt)?);
+                }
             }
         }
         lap("data", &mut out)?;

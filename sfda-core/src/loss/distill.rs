@@ -26,8 +26,9 @@ pub struct DistillInputs<'a, B: Backend> {
     pub student_fake: &'a SegOutput<B>,
     /// The student on a target batch `x_t` (needed by `L_DAD^st`, eq. 7).
     pub student_target: Option<&'a SegOutput<B>>,
-    /// The teacher on the target batch (no built-in loss reads it; for
-    /// plugins).
+    /// The frozen teacher on the same target batch, BN in eval mode (no
+    /// built-in loss reads it). Filled in every step a loss that
+    /// [declares it](DistillLoss::needs_teacher_target) is weighted in.
     pub teacher_target: Option<&'a SegOutput<B>>,
 }
 
@@ -60,6 +61,16 @@ impl<'a, B: Backend> DistillInputs<'a, B> {
             ))
         })
     }
+    /// The teacher-on-target output, or an error naming the loss that needs it.
+    pub fn require_teacher_target(&self, loss: &str) -> Result<&'a SegOutput<B>> {
+        self.teacher_target.ok_or_else(|| {
+            Error::msg(format!(
+                "distillation loss '{loss}' needs the teacher's output on a target batch, but \
+                 DistillInputs::teacher_target is None (declare it with \
+                 DistillLoss::needs_teacher_target)"
+            ))
+        })
+    }
 }
 
 /// A distillation loss between teacher and student outputs (object safe:
@@ -84,8 +95,17 @@ pub trait DistillLoss<B: Backend>: Send + Sync {
     fn needs_bn_stats(&self) -> bool {
         false
     }
-    /// Whether [`DistillInputs::student_target`] must be present.
+    /// Whether [`DistillInputs::student_target`] must be present. The loop
+    /// provides it in every step the loss is weighted in (the generator step
+    /// reads the student's output on the last target batch, detached; the
+    /// student step its live output on the current one); transfer-only
+    /// configs, which have no target batch, are refused naming the loss.
     fn needs_student_target(&self) -> bool {
+        false
+    }
+    /// Whether [`DistillInputs::teacher_target`] must be present (same rules
+    /// as [`Self::needs_student_target`]).
+    fn needs_teacher_target(&self) -> bool {
         false
     }
 }

@@ -30,10 +30,8 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
-use sfda_core::ipsm::{split_patches, EntropyRanker, PatchRanker};
-use sfda_core::loss::{
-    dad_ss_loss, dad_st_loss, patch_mean_entropy, DualAttention, FeatureScale, StPairing,
-};
+use sfda_core::ipsm::{patch_mean_entropy, split_patches, EntropyRanker, PatchRanker};
+use sfda_core::loss::{dad_ss_loss, dad_st_loss, DualAttention, FeatureScale, StPairing};
 use sfda_core::{grad, Backend, DeviceSpec, SeedRng, Tensor, Var};
 
 /// One problem size.

@@ -7,10 +7,11 @@ mod common;
 
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
+use sfda_core::ipsm::patch_mean_entropy;
 use sfda_core::loss::{
     bce_with_logits, bns_loss, dad_ss_loss, dad_st_loss, discriminator_loss, dual_attention,
-    fool_loss, mae_loss, maxsquare_loss, patch_mean_entropy, pixel_entropy, AdvReduction, BnsNorm,
-    DualAttention, FeatureScale, LayerReduction, MaxSquareOptions, OutputSpace, StPairing,
+    fool_loss, mae_loss, maxsquare_loss, pixel_entropy, AdvReduction, BnsNorm, DualAttention,
+    FeatureScale, LayerReduction, MaxSquareOptions, OutputSpace, StPairing,
 };
 use sfda_core::{Backend, BnStat, Result, Tensor};
 

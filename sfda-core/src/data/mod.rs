@@ -30,9 +30,9 @@ pub mod transform;
 pub mod viz;
 
 pub use classes::{ClassSet, IGNORE, NUM_TRAIN_IDS, TRAIN_ID_NAMES};
-pub use dataset::{open_dataset, open_dataset_with, Dataset, Layout};
+pub use dataset::{Dataset, Layout};
 pub use decode::{read_image, read_label_png, LabelEncoding};
-pub use layouts::{FileDataset, FileItem, LabelSpec};
+pub use layouts::{open_dataset, open_dataset_with, FileDataset, FileItem, LabelSpec};
 pub use loader::{Batches, DataLoader, LoaderConfig, Stream};
 pub use png_out::{save_gray_png, save_rgb_png, write_atomic, write_png_raw, PngPixels};
 pub use raster::{LabelMap, RgbImage};

@@ -17,12 +17,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use crate::algo::estimate::{estimate_key, file_hash, read_estimate_meta, ESTIMATE_FILE};
 use crate::algo::method_name;
 use crate::checkpoint::read_meta;
 use crate::data::{write_atomic, Domain, Split, SynthSpec};
+use crate::experiment::cell::{CellResult, SourceInfo};
 use crate::experiment::grid::{Cell, EstimatePlan, Experiment, StudyKind};
 use crate::experiment::tables::{render, RenderContext};
 use crate::job::{cached_source_model, AdaptJob, DataSpec, EstimateJob, EvalJob, SourceModelSpec};
@@ -30,43 +29,6 @@ use crate::metrics::SegMetrics;
 use crate::tensor::Backend;
 use crate::train::progress_bar;
 use crate::{Error, Result};
-
-/// What one finished cell measured (`<out>/cells/<id>.json`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CellResult {
-    /// The cell as planned (config included).
-    pub cell: Cell,
-    /// [`Cell::hash`] when it ran: a changed grid entry reruns the cell.
-    pub hash: String,
-    /// Method name as the report writes it.
-    pub method: String,
-    /// Scores on the evaluation set (target val; source val for transfer).
-    pub metrics: SegMetrics,
-    /// Wall time of the adaptation loop, seconds.
-    pub seconds: f64,
-    /// Student steps done.
-    pub iterations: usize,
-    /// Backend and device it ran on.
-    pub backend: String,
-}
-
-/// The source model and its scores.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SourceInfo {
-    /// Checkpoint path as given or cached.
-    pub checkpoint: String,
-    /// Architecture.
-    pub arch: String,
-    /// Training steps (when the runner trained it).
-    pub iterations: Option<usize>,
-    /// Training seconds (measured when trained, read from its training log
-    /// when cached).
-    pub train_seconds: Option<f64>,
-    /// On source val.
-    pub source_val: SegMetrics,
-    /// On target val (benchmark severity).
-    pub target_val: SegMetrics,
-}
 
 /// Runs a grid.
 #[derive(Debug, Clone)]

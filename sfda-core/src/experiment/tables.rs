@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::data::viz::plot::{line_panels, write_legend, Panel, Series};
 use crate::data::write_atomic;
+use crate::experiment::cell::{CellResult, SourceInfo};
 use crate::experiment::grid::{fmt_value, Experiment, StudyKind};
-use crate::experiment::run::{CellResult, SourceInfo};
 use crate::{Error, Result};
 
 /// What the report says about how it was made.

@@ -10,8 +10,8 @@
 //! resemble — holds only patches strictly in the more confident half. A batch
 //! of one image has no easy half and is an error.
 
+use crate::ipsm::patch_mean_entropy;
 use crate::ipsm::{PatchLabels, PatchRanker};
-use crate::loss::patch_mean_entropy;
 use crate::tensor::{Backend, Tensor};
 use crate::{Error, Result};
 

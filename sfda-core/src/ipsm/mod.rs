@@ -26,9 +26,11 @@
 //! ```
 
 mod entropy_ranker;
+mod patch_entropy;
 mod patches;
 
 pub use entropy_ranker::EntropyRanker;
+pub use patch_entropy::patch_mean_entropy;
 pub use patches::{split_patches, PatchBatch, PatchGrid};
 
 use serde::Deserialize;

@@ -6,7 +6,7 @@
 //! the map belong to no patch. Equal patch sizes are what lets all patches
 //! stack into one tensor for the (convolutional, fixed-input) discriminator,
 //! and at most `K − 1` border rows/columns out of hundreds are lost. The
-//! entropy ranking ([`patch_mean_entropy`](crate::loss::patch_mean_entropy))
+//! entropy ranking ([`patch_mean_entropy`](crate::ipsm::patch_mean_entropy))
 //! uses the same grid, so a patch's score and its pixels agree.
 
 use crate::tensor::{Backend, Tensor};

@@ -199,3 +199,50 @@ fn check_pool(pool: Option<[usize; 2]>) -> Result<()> {
         _ => Ok(()),
     }
 }
+
+/// Names accepted by [`builtin_distill_loss`].
+pub const BUILTIN_DISTILL_LOSSES: &[&str] = &["bns", "dad_ss", "dad_st", "mae"];
+
+/// Builds the built-in distillation loss `name` (one of
+/// [`BUILTIN_DISTILL_LOSSES`]) from its TOML options (a table; an empty
+/// table gives the paper's defaults; unknown keys are rejected by name).
+pub fn builtin_distill_loss<B: Backend>(
+    name: &str,
+    options: &toml::Value,
+) -> Result<Box<dyn DistillLoss<B>>> {
+    Ok(match name {
+        "mae" => Box::new(MaeLoss::new(parse_options::<MaeOptions>(name, options)?)),
+        "dad_ss" => Box::new(DadSsLoss::new(parse_options::<DadSsOptions>(
+            name, options,
+        )?)?),
+        "dad_st" => Box::new(DadStLoss::new(parse_options::<DadStOptions>(
+            name, options,
+        )?)?),
+        "bns" => Box::new(BnsLoss::new(parse_options::<BnsOptions>(name, options)?)),
+        other => {
+            return Err(Error::Config {
+                key: other.to_string(),
+                msg: format!(
+                    "unknown distillation loss '{other}'; built-in losses are: {}",
+                    BUILTIN_DISTILL_LOSSES.join(", ")
+                ),
+            })
+        }
+    })
+}
+
+fn parse_options<T: serde::de::DeserializeOwned>(name: &str, options: &toml::Value) -> Result<T> {
+    if !options.is_table() {
+        return Err(Error::Config {
+            key: name.to_string(),
+            msg: format!(
+                "options of loss '{name}' must be a table, got {}",
+                options.type_str()
+            ),
+        });
+    }
+    options.clone().try_into::<T>().map_err(|e| Error::Config {
+        key: name.to_string(),
+        msg: format!("invalid options for loss '{name}': {}", e.message()),
+    })
+}

@@ -1,16 +1,14 @@
 //! The [`DistillLoss`] trait: a named, configurable discrepancy between the
 //! frozen teacher `S̃` and the student `S` that the SFDA loop evaluates in
-//! the generator step (eq. 11) and the student step (eq. 12/16), and the
-//! factory of the built-in ones ([`builtin_distill_loss`]).
+//! the generator step (eq. 11) and the student step (eq. 12/16). The
+//! built-in ones and their factory live in `loss/builtin.rs`, which depends
+//! on this file (never the other way round).
 //!
 //! A loss returns the *discrepancy* (a non-negative scalar for the
 //! built-ins); the loop applies the weights and signs of eq. 11 and 16
 //! (`L_BNS − α·L_MAE − β·L_DAD^ss + τ·L_DAD^st` for the generator,
 //! `α·L_MAE + β·L_DAD^ss` for the student).
 
-use crate::loss::builtin::{
-    BnsLoss, BnsOptions, DadSsLoss, DadSsOptions, DadStLoss, DadStOptions, MaeLoss, MaeOptions,
-};
 use crate::model::SegOutput;
 use crate::tensor::{Backend, Tensor};
 use crate::{Error, Result};
@@ -108,51 +106,4 @@ pub trait DistillLoss<B: Backend>: Send + Sync {
     fn needs_teacher_target(&self) -> bool {
         false
     }
-}
-
-/// Names accepted by [`builtin_distill_loss`].
-pub const BUILTIN_DISTILL_LOSSES: &[&str] = &["bns", "dad_ss", "dad_st", "mae"];
-
-/// Builds the built-in distillation loss `name` (one of
-/// [`BUILTIN_DISTILL_LOSSES`]) from its TOML options (a table; an empty
-/// table gives the paper's defaults; unknown keys are rejected by name).
-pub fn builtin_distill_loss<B: Backend>(
-    name: &str,
-    options: &toml::Value,
-) -> Result<Box<dyn DistillLoss<B>>> {
-    Ok(match name {
-        "mae" => Box::new(MaeLoss::new(parse_options::<MaeOptions>(name, options)?)),
-        "dad_ss" => Box::new(DadSsLoss::new(parse_options::<DadSsOptions>(
-            name, options,
-        )?)?),
-        "dad_st" => Box::new(DadStLoss::new(parse_options::<DadStOptions>(
-            name, options,
-        )?)?),
-        "bns" => Box::new(BnsLoss::new(parse_options::<BnsOptions>(name, options)?)),
-        other => {
-            return Err(Error::Config {
-                key: other.to_string(),
-                msg: format!(
-                    "unknown distillation loss '{other}'; built-in losses are: {}",
-                    BUILTIN_DISTILL_LOSSES.join(", ")
-                ),
-            })
-        }
-    })
-}
-
-fn parse_options<T: serde::de::DeserializeOwned>(name: &str, options: &toml::Value) -> Result<T> {
-    if !options.is_table() {
-        return Err(Error::Config {
-            key: name.to_string(),
-            msg: format!(
-                "options of loss '{name}' must be a table, got {}",
-                options.type_str()
-            ),
-        });
-    }
-    options.clone().try_into::<T>().map_err(|e| Error::Config {
-        key: name.to_string(),
-        msg: format!("invalid options for loss '{name}': {}", e.message()),
-    })
 }

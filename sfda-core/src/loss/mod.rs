@@ -10,7 +10,7 @@
 //! | eq. 6, `L_DAD^ss` | [`dad_ss_loss`] | `dad.rs` |
 //! | eq. 7, `L_DAD^st` | [`dad_st_loss`] | `dad.rs` |
 //! | eq. 8–10, dual attention module | [`DualAttention`], [`dual_attention`] | `attention.rs` |
-//! | eq. 13, patch entropy | [`pixel_entropy`], [`patch_mean_entropy`] | `entropy.rs` |
+//! | eq. 13, pixel entropy (the patch mean is [`crate::ipsm::patch_mean_entropy`]) | [`pixel_entropy`] | `entropy.rs` |
 //! | eq. 15/16, `L_ADV` | [`discriminator_loss`], [`fool_loss`], [`bce_with_logits`] | `adversarial.rs` |
 //! | baselines: MinEnt / TENT entropy, SHOT's information maximisation | [`entropy_loss`], [`information_maximization`] | `info_max.rs` |
 //! | baseline: CBST class-balanced pseudo-labels | [`class_balanced_thresholds`], [`class_balanced_pseudo_labels`] | `pseudo_label.rs` |
@@ -46,11 +46,12 @@ pub use adversarial::{bce_with_logits, discriminator_loss, fool_loss, AdvReducti
 pub use attention::{dual_attention, DualAttention, FeatureScale};
 pub use bns::{bns_loss, BnsNorm, LayerReduction};
 pub use builtin::{
-    BnsLoss, BnsOptions, DadSsLoss, DadSsOptions, DadStLoss, DadStOptions, MaeLoss, MaeOptions,
+    builtin_distill_loss, BnsLoss, BnsOptions, DadSsLoss, DadSsOptions, DadStLoss, DadStOptions,
+    MaeLoss, MaeOptions, BUILTIN_DISTILL_LOSSES,
 };
 pub use dad::{dad_ss_loss, dad_st_loss, StPairing};
-pub use distill::{builtin_distill_loss, DistillInputs, DistillLoss, BUILTIN_DISTILL_LOSSES};
-pub use entropy::{patch_mean_entropy, pixel_entropy};
+pub use distill::{DistillInputs, DistillLoss};
+pub use entropy::pixel_entropy;
 pub use info_max::{entropy_loss, information_maximization, InfoMax};
 pub use mae::{mae_loss, OutputSpace};
 pub use maxsquare::{maxsquare_loss, MaxSquareOptions};

@@ -48,3 +48,26 @@ ax.legend(fontsize=8, loc="lower right")
 fig.tight_layout()
 fig.savefig(os.path.join(HERE, "long_schedule.png"))
 print("wrote", os.path.join(HERE, "long_schedule.png"))
+
+# The three variants at 2000 steps, one colour per variant, one line per seed
+# (ablations.png; BNS alone and DAD alone from VARIANT=bns / dad runs).
+fig, ax = plt.subplots(figsize=(9, 4.2), dpi=120)
+styles = {"bns-dad": ("C0", "BNS+DAD"), "bns": ("C1", "BNS alone"), "dad": ("C2", "DAD alone")}
+for variant, (color, label) in styles.items():
+    for d in sorted(glob.glob(os.path.join(HERE, f"{variant}-2000-s*"))):
+        if not os.path.exists(os.path.join(d, "report.json")):
+            continue
+        seed = d.rsplit("-s", 1)[1]
+        x, y = curve(os.path.join(d, "train_log.json"), os.path.join(d, "report.json"))
+        ax.plot(x, y, color=color, marker="o", ms=3, label=f"{label}, seed {seed}")
+ax.axhline(SOURCE_MIOU, color="black", lw=0.8, ls="--", label="source model")
+ax.axhline(SOURCE_MIOU / 2, color="red", lw=0.8, ls=":", label="50 % of the source model")
+ax.set_xlabel("student step (after 200 estimation steps)")
+ax.set_ylabel("mIoU on source val")
+ax.set_title("Fresh-student transfer only at 2000 steps: BNS+DAD, BNS alone, DAD alone")
+ax.set_ylim(0, 60)
+ax.grid(alpha=0.3)
+ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+fig.tight_layout()
+fig.savefig(os.path.join(HERE, "ablations.png"))
+print("wrote", os.path.join(HERE, "ablations.png"))

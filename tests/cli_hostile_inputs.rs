@@ -4,6 +4,8 @@
 //! file that existed before — the source checkpoint, an earlier result in
 //! the output folder — byte for byte as it was.
 
+mod data_common;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +16,8 @@ use sfda_core::data::{save_rgb_png, RgbImage};
 use sfda_core::net::build_seg_model;
 use sfda_core::nn::VarStore;
 use sfda_core::{Backend, DeviceSpec};
+
+use data_common::huge_label_png;
 
 const BASE_CONFIG: &str = r#"
 iterations = 2
@@ -50,30 +54,6 @@ fn nan_checkpoint(src: &Path, dir: &Path) -> PathBuf {
     path
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut c = 0xffff_ffffu32;
-    for &b in bytes {
-        c ^= b as u32;
-        for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
-        }
-    }
-    !c
-}
-
-fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut out = (data.len() as u32).to_be_bytes().to_vec();
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    out.extend_from_slice(&body);
-    out.extend_from_slice(&crc32(&body).to_be_bytes());
-    out
-}
-
 /// A Cityscapes-layout folder with one real image whose 69-byte label PNG
 /// claims 100000 × 100000 RGBA16 (80 GB decoded).
 fn huge_label_dataset(dir: &Path) -> PathBuf {
@@ -84,15 +64,11 @@ fn huge_label_dataset(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(&lbl_dir).unwrap();
     let img = RgbImage::new(32, 16, vec![128; 32 * 16 * 3]).unwrap();
     save_rgb_png(&img_dir.join("a_000000_000019_leftImg8bit.png"), &img).unwrap();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
-    ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
-    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-    png.extend(chunk(b"IHDR", &ihdr));
-    png.extend(chunk(b"IDAT", &[]));
-    png.extend(chunk(b"IEND", &[]));
-    std::fs::write(lbl_dir.join("a_000000_000019_gtFine_labelIds.png"), png).unwrap();
+    std::fs::write(
+        lbl_dir.join("a_000000_000019_gtFine_labelIds.png"),
+        huge_label_png(),
+    )
+    .unwrap();
     root
 }
 

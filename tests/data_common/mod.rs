@@ -45,3 +45,43 @@ pub fn write_rgb16(path: &Path, w: u32, h: u32, ids: &[u8]) {
 pub fn all_ids(max: u8) -> Vec<u8> {
     (0..=max).chain([255]).collect()
 }
+
+/// CRC-32 (PNG's polynomial) of `bytes`.
+pub fn crc32(bytes: &[u8]) -> u32 {
+    let mut c = 0xffff_ffffu32;
+    for &b in bytes {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+        }
+    }
+    !c
+}
+
+/// One PNG chunk (length, type, data, CRC).
+pub fn chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut out = (data.len() as u32).to_be_bytes().to_vec();
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&crc32(&body).to_be_bytes());
+    out
+}
+
+/// 69 bytes: a valid PNG header for 100000 × 100000 RGBA16 (80 GB decoded)
+/// and no data — what a decoder must refuse before allocating.
+pub fn huge_label_png() -> Vec<u8> {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&100_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[16, 6, 0, 0, 0]);
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(b"IDAT", &[]));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}

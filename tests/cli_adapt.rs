@@ -3,14 +3,13 @@
 //! (a config typo, an unknown backend, a missing checkpoint) fails with a
 //! clear message and a non-zero exit code, never a signal.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use sfda_backend_tch::TchBackend;
-use sfda_core::checkpoint::{self, CheckpointMeta};
-use sfda_core::net::build_seg_model;
-use sfda_core::nn::VarStore;
 use sfda_core::{Backend, DeviceSpec};
 
 const CONFIG: &str = r#"
@@ -29,13 +28,7 @@ fn sfda() -> Command {
 }
 
 fn source_checkpoint(dir: &Path) -> PathBuf {
-    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
-    let vs = VarStore::<TchBackend>::new(dev, 5);
-    let model = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root()).unwrap();
-    let path = dir.join("source.safetensors");
-    let meta = CheckpointMeta::for_model(model.as_ref()).with_class_set("cityscapes19");
-    checkpoint::save(&path, model.as_ref(), &meta).unwrap();
-    path
+    common::random_source_checkpoint(dir, 5)
 }
 
 fn adapt_cmd(src: &Path, cfg: &Path, out: &Path) -> Command {

@@ -6,16 +6,14 @@
 
 mod data_common;
 
+mod common;
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use sfda_backend_tch::TchBackend;
-use sfda_core::checkpoint::{self, CheckpointMeta};
+use sfda_core::checkpoint;
 use sfda_core::data::{save_rgb_png, RgbImage};
-use sfda_core::net::build_seg_model;
-use sfda_core::nn::VarStore;
-use sfda_core::{Backend, DeviceSpec};
 
 use data_common::huge_label_png;
 
@@ -30,13 +28,7 @@ seed = 4
 "#;
 
 fn source_checkpoint(dir: &Path) -> PathBuf {
-    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
-    let vs = VarStore::<TchBackend>::new(dev, 5);
-    let model = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root()).unwrap();
-    let path = dir.join("source.safetensors");
-    let meta = CheckpointMeta::for_model(model.as_ref()).with_class_set("cityscapes19");
-    checkpoint::save(&path, model.as_ref(), &meta).unwrap();
-    path
+    common::random_source_checkpoint(dir, 5)
 }
 
 /// A copy of `src` whose last stored value is NaN (a run that diverged).

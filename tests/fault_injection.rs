@@ -11,6 +11,8 @@
 //! same weights). A stop request (what Ctrl-C sends) mid-run must save a
 //! state that resumes bit-identically too.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -19,10 +21,8 @@ use sfda_core::algo::estimate::{read_estimate_meta, ESTIMATE_FILE};
 use sfda_core::algo::{build_run, load_tensors, run_adaptation, AdaptConfig, AdaptInputs};
 use sfda_core::algo::{estimate_source, AdaptSummary, EstimateInputs, EstimateSummary, NetSize};
 use sfda_core::atomic::fault;
-use sfda_core::checkpoint::{self, CheckpointMeta};
+use sfda_core::checkpoint;
 use sfda_core::data::{ClassSet, DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec};
-use sfda_core::net::build_seg_model;
-use sfda_core::nn::VarStore;
 use sfda_core::run_dir::WriteMode;
 use sfda_core::train::{train_source, TrainSourceConfig, TrainSourceSummary};
 use sfda_core::{interrupt, Backend, DeviceSpec, Error};
@@ -54,13 +54,7 @@ fn config() -> AdaptConfig {
 }
 
 fn source_checkpoint(dir: &Path) -> PathBuf {
-    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
-    let vs = VarStore::<TchBackend>::new(dev, 21);
-    let model = build_seg_model::<TchBackend>("deeplabv3-mini", 19, &vs.root()).unwrap();
-    let path = dir.join("source.safetensors");
-    let meta = CheckpointMeta::for_model(model.as_ref()).with_class_set("cityscapes19");
-    checkpoint::save(&path, model.as_ref(), &meta).unwrap();
-    path
+    common::random_source_checkpoint(dir, 21)
 }
 
 fn loader(split: Split, count: usize, train: bool) -> DataLoader {
@@ -129,6 +123,16 @@ fn temp_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Runs `run` with a fault armed at write boundary `k`; it must fail with
+/// the injected fault, which is returned.
+fn with_fault_at<T>(k: u64, run: impl FnOnce() -> sfda_core::Result<T>) -> Error {
+    fault::arm(k);
+    let e = run().err().expect("the armed fault must fail the run");
+    fault::disarm();
+    assert!(e.to_string().contains("injected fault"), "fault {k}: {e}");
+    e
+}
+
 // One test: the fault counter and the stop flag are per thread / per
 // process, and the cases run one after the other.
 #[test]
@@ -151,10 +155,7 @@ fn faults_at_every_write_boundary_and_a_stop_request_resume_bit_identically() {
     let (mut resumed, mut refused) = (0, 0);
     for k in 0..boundaries {
         let out = dir.path().join(format!("fault-{k}"));
-        fault::arm(k);
-        let e = adapt(&out, &src, WriteMode::New).expect_err("the armed fault must fail the run");
-        fault::disarm();
-        assert!(e.to_string().contains("injected fault"), "fault {k}: {e}");
+        let e = with_fault_at(k, || adapt(&out, &src, WriteMode::New));
         // At most the one temporary file of the interrupted write is left.
         assert!(
             temp_files(&out).len() <= 1,
@@ -245,10 +246,7 @@ fn an_estimate_resumes_bit_identically_after_a_fault_at_every_write_boundary() {
     eprintln!("estimate-source: {boundaries} fault points");
     for k in 0..boundaries {
         let out = dir.path().join(format!("fault-{k}"));
-        fault::arm(k);
-        let e = estimate(&out, &src, false).expect_err("the armed fault must fail the run");
-        fault::disarm();
-        assert!(e.to_string().contains("injected fault"), "fault {k}: {e}");
+        let e = with_fault_at(k, || estimate(&out, &src, false));
         assert!(
             temp_files(&out).len() <= 1,
             "fault {k}: {:?}",
@@ -327,10 +325,7 @@ fn train_source_leaves_only_whole_files_after_a_fault_at_every_write_boundary() 
     let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
     for k in 0..boundaries {
         let out = dir.path().join(format!("fault-{k}"));
-        fault::arm(k);
-        let e = train(&out, WriteMode::New).expect_err("the armed fault must fail the run");
-        fault::disarm();
-        assert!(e.to_string().contains("injected fault"), "fault {k}: {e}");
+        with_fault_at(k, || train(&out, WriteMode::New));
         // Every checkpoint left behind loads whole, with its sidecar.
         for name in ["best", "last"] {
             let f = out.join(format!("{name}.safetensors"));

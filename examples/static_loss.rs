@@ -18,11 +18,13 @@
 use serde::Deserialize;
 use sfda_core::algo::AdaptConfig;
 use sfda_core::checkpoint::{self, CheckpointMeta};
-use sfda_core::job::{AdaptJob, DataSpec, Job, JobOutput};
+use sfda_core::dispatch;
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::{AdaptJob, DataSpec};
 use sfda_core::loss::{toml, DistillInputs, DistillLoss};
 use sfda_core::net::build_seg_model;
 use sfda_core::nn::VarStore;
-use sfda_core::registry::{self, ComponentKind};
+use sfda_core::registry::ComponentKind;
 use sfda_core::{Backend, DeviceSpec, Error, Result, Tensor};
 use sfda_plugin::TchBackend;
 
@@ -113,7 +115,7 @@ options = { temperature = 2.0 }
 
 fn main() -> Result<()> {
     let backend = std::env::args().nth(1).unwrap_or_else(|| "tch".to_string());
-    for c in registry::components() {
+    for c in dispatch::components() {
         if c.kind == ComponentKind::Loss {
             println!(
                 "registered loss {:<14} {} ({})",
@@ -146,7 +148,7 @@ fn main() -> Result<()> {
         evaluate_source: true,
     });
     // The backend is picked by name at run time, as the CLI does.
-    let entry = registry::backend_by_name(&backend)?;
+    let entry = dispatch::backend_by_name(&backend)?;
     if let JobOutput::Adapt(report) = (entry.run)(DeviceSpec::Cpu, &job)? {
         let log = std::fs::read_to_string(dir.join("out").join("train_log.json"))
             .map_err(|e| Error::io(dir.join("out"), e))?;

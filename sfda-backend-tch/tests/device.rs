@@ -26,7 +26,7 @@ fn cuda_is_unavailable_without_a_gpu_or_the_cuda_feature() {
 
 #[test]
 fn registered_with_a_truthful_version() {
-    let entry = sfda_core::registry::backend_by_name("tch").expect("tch registered");
+    let entry = sfda_core::dispatch::backend_by_name("tch").expect("tch registered");
     let v = (entry.version)();
     assert!(v.starts_with("tch 0.24"), "{v}");
     assert!(v.ends_with("libtorch 2.11.0"), "{v}");
@@ -36,6 +36,6 @@ fn registered_with_a_truthful_version() {
 
 #[test]
 fn probe_job_runs_on_cpu() {
-    let entry = sfda_core::registry::backend_by_name("tch").expect("tch registered");
-    (entry.run)(DeviceSpec::Cpu, &sfda_core::job::Job::Probe).expect("probe");
+    let entry = sfda_core::dispatch::backend_by_name("tch").expect("tch registered");
+    (entry.run)(DeviceSpec::Cpu, &sfda_core::dispatch::Job::Probe).expect("probe");
 }

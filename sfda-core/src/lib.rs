@@ -20,6 +20,7 @@ pub mod atomic;
 pub mod checkpoint;
 pub mod data;
 pub mod device;
+pub mod dispatch;
 pub mod diverged;
 pub mod error;
 pub mod experiment;

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sfda_core::algo::AdaptConfig;
-use sfda_core::job::{AdaptJob, DataSpec, Job, JobOutput};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::{AdaptJob, DataSpec};
 use sfda_core::run_dir::WriteMode;
 
 use super::common::BackendArgs;

@@ -1,8 +1,9 @@
 //! `sfda backends`: what is compiled in and where it can run.
 
 use clap::Args;
-use sfda_core::job::{CompareJob, CompareRow, Job, JobOutput};
-use sfda_core::registry;
+use sfda_core::dispatch;
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::{CompareJob, CompareRow};
 use sfda_core::DeviceSpec;
 
 /// Arguments of `sfda backends`.
@@ -40,9 +41,9 @@ pub struct BackendsArgs {
 fn compare(args: &BackendsArgs, device: &str) -> anyhow::Result<()> {
     let device: DeviceSpec = device.parse()?;
     let entries = if args.backend == "all" {
-        registry::backends()
+        dispatch::backends()
     } else {
-        vec![registry::backend_by_name(&args.backend)?]
+        vec![dispatch::backend_by_name(&args.backend)?]
     };
     let job = Job::Compare(CompareJob {
         archs: args.archs.clone(),
@@ -105,7 +106,7 @@ pub fn run(args: BackendsArgs) -> anyhow::Result<()> {
         return compare(&args, d);
     }
     let mut rows = Vec::new();
-    for entry in registry::backends() {
+    for entry in dispatch::backends() {
         let devices = (entry.devices)();
         let mut probes = Vec::new();
         if args.probe {

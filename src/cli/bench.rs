@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sfda_core::algo::AdaptConfig;
-use sfda_core::job::{BenchJob, BenchResult, Job, JobOutput, DEMO_PRESET};
-use sfda_core::{registry, DeviceSpec};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::{BenchJob, BenchResult, DEMO_PRESET};
+use sfda_core::{dispatch, DeviceSpec};
 
 /// Arguments of `sfda bench`.
 #[derive(Debug, Args)]
@@ -49,9 +50,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
     a.plugins.load(&cfg.plugin_paths(config_dir))?;
     let device: DeviceSpec = a.device.parse()?;
     let entries = if a.backend == "all" {
-        registry::backends()
+        dispatch::backends()
     } else {
-        vec![registry::backend_by_name(&a.backend)?]
+        vec![dispatch::backend_by_name(&a.backend)?]
     };
     let job = Job::Bench(BenchJob {
         cfg: cfg.clone(),

@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use sfda_core::job::{DataSpec, Job, JobOutput};
-use sfda_core::{plugin, registry, DeviceSpec};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::DataSpec;
+use sfda_core::{dispatch, plugin, DeviceSpec};
 
 /// `--plugin` (repeatable).
 #[derive(Debug, Clone, Default, Args)]
@@ -49,7 +50,7 @@ impl BackendArgs {
     /// and device.
     pub fn run(&self, job: &Job) -> anyhow::Result<JobOutput> {
         self.plugins.load(&[])?;
-        let entry = registry::backend_by_name(&self.backend)?;
+        let entry = dispatch::backend_by_name(&self.backend)?;
         let device: DeviceSpec = self.device.parse()?;
         Ok((entry.run)(device, job)?)
     }

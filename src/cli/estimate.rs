@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sfda_core::algo::AdaptConfig;
-use sfda_core::job::{DataSpec, EstimateJob, Job, JobOutput};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::{DataSpec, EstimateJob};
 
 use super::common::BackendArgs;
 

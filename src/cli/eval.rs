@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use sfda_core::data::ClassSet;
-use sfda_core::job::{EvalJob, Job, JobOutput};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::EvalJob;
 
 use super::common::{BackendArgs, DataArgs};
 

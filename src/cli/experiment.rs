@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use sfda_core::dispatch::{Job, JobOutput};
 use sfda_core::experiment::{Experiment, ExperimentJob};
-use sfda_core::job::{Job, JobOutput};
 
 use super::common::BackendArgs;
 

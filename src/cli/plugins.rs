@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use clap::Args;
-use sfda_core::registry::{self, ComponentInfo};
+use sfda_core::dispatch;
+use sfda_core::registry::ComponentInfo;
 
 use super::common::PluginArgs;
 
@@ -21,7 +22,7 @@ pub struct PluginsArgs {
 /// Lists the registries.
 pub fn run(a: PluginsArgs) -> anyhow::Result<()> {
     a.plugins.load(&[])?;
-    let rows = registry::components();
+    let rows = dispatch::components();
     let mut text = String::new();
     if a.json {
         let v: Vec<_> = rows.iter().map(json_row).collect();

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sfda_core::job::{DataSpec, Job, JobOutput, PredictJob};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::{DataSpec, PredictJob};
 
 use super::common::BackendArgs;
 

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use sfda_core::job::{Job, JobOutput, TrainSourceJob};
+use sfda_core::dispatch::{Job, JobOutput};
+use sfda_core::job::TrainSourceJob;
 use sfda_core::optim::SgdConfig;
 use sfda_core::run_dir::WriteMode;
 use sfda_core::train::TrainSourceConfig;

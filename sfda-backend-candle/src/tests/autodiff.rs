@@ -77,12 +77,12 @@ fn zero_dim_tensors() {
 
 #[test]
 fn probe_job_runs_through_the_registry() {
-    let entry = sfda_core::registry::backend_by_name("candle").unwrap();
+    let entry = sfda_core::dispatch::backend_by_name("candle").unwrap();
     assert_eq!(entry.name, "candle");
-    let out = (entry.run)(sfda_core::DeviceSpec::Cpu, &sfda_core::job::Job::Probe).unwrap();
+    let out = (entry.run)(sfda_core::DeviceSpec::Cpu, &sfda_core::dispatch::Job::Probe).unwrap();
     #[allow(unreachable_patterns)]
     match out {
-        sfda_core::job::JobOutput::Probe { device, value, .. } => {
+        sfda_core::dispatch::JobOutput::Probe { device, value, .. } => {
             assert_eq!(device, sfda_core::DeviceSpec::Cpu);
             assert!(value.is_finite());
         }

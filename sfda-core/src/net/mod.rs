@@ -55,11 +55,15 @@ pub fn build_seg_model<B: Backend>(
     num_classes: usize,
     vs: &VarPath<B>,
 ) -> Result<Box<dyn SegModel<B>>> {
-    crate::registry::make_arch::<B>(canonical_arch(arch), num_classes, vs)
+    let arch = canonical_arch(arch);
+    match crate::registry::lookup_arch::<B>(arch, num_classes, vs)? {
+        crate::registry::Lookup::Generic => build_builtin_seg_model::<B>(arch, num_classes, vs),
+        crate::registry::Lookup::Built(model) => Ok(model),
+    }
 }
 
-/// Builds one of the built-in networks ([`KNOWN_ARCHS`]); what the registry's
-/// built-in entries call.
+/// Builds one of the built-in networks ([`KNOWN_ARCHS`]): what
+/// [`build_seg_model`] does for the registry's generic entries.
 pub fn build_builtin_seg_model<B: Backend>(
     arch: &str,
     num_classes: usize,
@@ -91,4 +95,16 @@ fn check_image<B: Backend>(x: &Tensor<B>, net: &'static str) -> Result<(usize, u
         ));
     }
     Ok((s[2], s[3]))
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::KNOWN_ARCHS;
+
+    #[test]
+    fn every_builtin_network_is_registered_once() {
+        let mut known = KNOWN_ARCHS.to_vec();
+        known.sort();
+        assert_eq!(crate::registry::arch_names(), known);
+    }
 }

@@ -5,8 +5,9 @@ use std::any::TypeId;
 use std::ffi::{c_char, c_void, CStr};
 use std::hash::{Hash, Hasher};
 
+use crate::dispatch::BackendEntry;
 use crate::plugin::registrar::PluginRegistrar;
-use crate::registry::{ArchEntry, BackendEntry, LossEntry, RankerEntry};
+use crate::registry::{ArchEntry, LossEntry, RankerEntry};
 
 /// Version of the plugin ABI: the layout of [`PluginDeclaration`], the
 /// meaning of its fields and the registration protocol. Bumped on any change;

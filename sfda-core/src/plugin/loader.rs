@@ -8,13 +8,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::dispatch::backends;
 use crate::plugin::declaration::{
     build_fingerprint, PluginDeclaration, PluginDeclarationFn, CORE_VERSION, PLUGIN_ABI_VERSION,
     PLUGIN_DECLARATION_SYMBOL, PLUGIN_MAGIC, RUSTC_VERSION,
 };
 use crate::plugin::registrar::{HostBackend, PluginRegistrar};
 use crate::registry::components::{all_of, ComponentEntry, Ctors, Registered, DYNAMIC};
-use crate::registry::{backends, ComponentKind};
+use crate::registry::ComponentKind;
 use crate::{Error, Result};
 
 /// A loaded plugin.

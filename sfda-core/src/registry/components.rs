@@ -7,7 +7,8 @@
 //! generic over the [`Backend`], so an entry cannot hold one constructor:
 //!
 //! - built-ins of sfda-core carry [`Ctors::Generic`] and are instantiated by
-//!   the generic lookup ([`make_loss`], [`make_arch`], [`make_ranker`]) for
+//!   the generic lookup ([`make_loss`], [`make_ranker`]; networks and methods by
+//!   the module that owns them after [`lookup_arch`] / [`lookup_method`]) for
 //!   whichever backend asks;
 //! - every other entry carries [`Ctors::PerBackend`]: one type-erased
 //!   constructor per backend it was compiled for. The `sfda-plugin` crate's
@@ -35,7 +36,7 @@ use crate::{Error, Result};
 /// What a registry entry provides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ComponentKind {
-    /// A tensor backend ([`crate::registry::BackendEntry`]).
+    /// A tensor backend (`crate::dispatch::BackendEntry`).
     Backend,
     /// A segmentation network ([`SegModel`]).
     Arch,
@@ -356,22 +357,34 @@ fn downcast<T: 'static>(any: Box<dyn Any + Send>, what: &str, origin: &Origin) -
     })
 }
 
-/// Builds the network `arch` with `num_classes` outputs under `vs`, from
-/// whichever registry entry provides it (an unknown name is an
-/// [`Error::Config`] at `arch` listing the registered ones).
-pub fn make_arch<B: Backend>(
+/// What a lookup found for backend `B`: a generic built-in of sfda-core,
+/// which the module that owns it instantiates (the registry depends on no
+/// module that implements components), or the component its registered
+/// per-backend constructor built.
+pub enum Lookup<T> {
+    /// A generic built-in ([`Ctors::Generic`]): the owner builds it.
+    Generic,
+    /// Built by a per-backend constructor.
+    Built(T),
+}
+
+/// Looks `arch` up for backend `B`: [`Lookup::Generic`] for sfda-core's own
+/// networks (`crate::net` builds those), otherwise the network its
+/// registered constructor built with `num_classes` outputs under `vs`. An
+/// unknown name is an [`Error::Config`] at `arch` listing the registered ones.
+pub fn lookup_arch<B: Backend>(
     arch: &str,
     num_classes: usize,
     vs: &VarPath<B>,
-) -> Result<Box<dyn SegModel<B>>> {
+) -> Result<Lookup<Box<dyn SegModel<B>>>> {
     let (entry, origin) = find::<ArchKind>("arch", arch)?;
     match &entry.ctors {
-        Ctors::Generic => crate::net::build_builtin_seg_model::<B>(arch, num_classes, vs),
+        Ctors::Generic => Ok(Lookup::Generic),
         Ctors::PerBackend(cs) => {
             let c = ctor_for::<B, _>(entry, cs, &origin)?;
             let what = format!("network '{arch}'");
             let any = call_ctor(&what, &origin, || (c.make)(vs as &dyn Any, num_classes))?;
-            downcast::<Box<dyn SegModel<B>>>(any, &what, &origin)
+            downcast::<Box<dyn SegModel<B>>>(any, &what, &origin).map(Lookup::Built)
         }
     }
 }
@@ -490,20 +503,10 @@ fn infos_of<K: Registered>(out: &mut Vec<ComponentInfo>) {
     }
 }
 
-/// Every registered component — backends, networks, losses, rankers — sorted
-/// by kind, then name.
+/// Every registered component — networks, losses, rankers — sorted by
+/// kind, then name (`crate::dispatch::components` adds the backends).
 pub fn components() -> Vec<ComponentInfo> {
-    let mut out: Vec<ComponentInfo> = crate::registry::backends()
-        .into_iter()
-        .map(|b| ComponentInfo {
-            kind: ComponentKind::Backend,
-            name: b.name.to_string(),
-            version: (b.version)(),
-            origin: Origin::BuiltIn,
-            backends: vec![b.name.to_string()],
-            summary: "tensor backend".to_string(),
-        })
-        .collect();
+    let mut out = Vec::new();
     infos_of::<ArchKind>(&mut out);
     infos_of::<LossKind>(&mut out);
     infos_of::<RankerKind>(&mut out);

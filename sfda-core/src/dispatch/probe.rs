@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use crate::job::JobOutput;
+use crate::dispatch::JobOutput;
 use crate::rng::SeedRng;
 use crate::tensor::{grad, Backend, Tensor, Var};
 use crate::Result;

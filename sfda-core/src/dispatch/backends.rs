@@ -4,7 +4,7 @@
 //! runs through the generic, statically dispatched code for that backend.
 
 use crate::device::DeviceSpec;
-use crate::job::{Job, JobOutput};
+use crate::dispatch::{Job, JobOutput};
 use crate::{Error, Result};
 
 /// A compiled-in backend.
@@ -61,7 +61,7 @@ macro_rules! register_backend {
     };
     ($ty:ty, host_ops = $ops:expr) => {
         $crate::inventory::submit! {
-            $crate::registry::BackendEntry {
+            $crate::dispatch::BackendEntry {
                 name: <$ty as $crate::Backend>::NAME,
                 version: <$ty as $crate::Backend>::version,
                 devices: <$ty as $crate::Backend>::available_devices,

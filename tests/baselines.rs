@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sfda_backend_tch::TchBackend;
-use sfda_core::algo::{bn_affine_names, build_run, AdaptConfig, Method, NetSize, Sfda};
+use sfda_core::algo::methods::{Cbst, CbstOptions};
+use sfda_core::algo::{
+    bn_affine_names, build_run, describe_method, AdaptConfig, Adaptation, MethodConfig, NetSize,
+    TargetBatch,
+};
 use sfda_core::checkpoint::{self, CheckpointMeta};
 use sfda_core::data::{DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec, IGNORE};
 use sfda_core::loss::{
@@ -35,9 +39,9 @@ fn source_checkpoint(dir: &Path) -> PathBuf {
     path
 }
 
-fn config(method: Method) -> AdaptConfig {
+fn config(method: &str) -> AdaptConfig {
     let mut c = AdaptConfig {
-        method,
+        method: MethodConfig::named(method),
         iterations: 100,
         batch_size: 4,
         fake_batch_size: 2,
@@ -48,7 +52,11 @@ fn config(method: Method) -> AdaptConfig {
         ..AdaptConfig::default()
     };
     c.student_optim.lr = 0.02;
-    c.baseline.cbst_threshold_batches = 1;
+    if method == "cbst" {
+        c.method
+            .options
+            .insert("threshold_batches".into(), toml::Value::Integer(1));
+    }
     c
 }
 
@@ -62,12 +70,12 @@ fn loader() -> DataLoader {
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    run: Sfda<B>,
+    run: Adaptation<B>,
     x: Tensor<B>,
     loader: DataLoader,
 }
 
-fn fixture(method: Method) -> Fixture {
+fn fixture(method: &str) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let src = source_checkpoint(dir.path());
     let dev = B::device(DeviceSpec::Cpu).unwrap();
@@ -92,19 +100,24 @@ fn logits(f: &Fixture) -> Tensor<B> {
         },
         collect_bn_stats: false,
     };
-    f.run.models.student.forward(&f.x, opts).unwrap().logits
+    f.run.core.student.forward(&f.x, opts).unwrap().logits
 }
 
 fn steps(f: &mut Fixture) {
     for _ in 0..STEPS {
-        let x = f.x.clone();
-        f.run.baseline_step(&x).unwrap();
+        let batch = TargetBatch {
+            images: f.x.clone(),
+            strong: None,
+            loader: &f.loader,
+        };
+        f.run.method.step(&mut f.run.core, Some(&batch)).unwrap();
+        f.run.core.iteration += 1;
     }
 }
 
 fn vars(f: &Fixture) -> Vec<(String, bool, Vec<f32>)> {
     f.run
-        .models
+        .core
         .student
         .named_vars()
         .into_iter()
@@ -121,7 +134,7 @@ fn entropy(f: &Fixture) -> f32 {
 
 #[test]
 fn minent_lowers_mean_target_entropy() {
-    let mut f = fixture(Method::MinEnt);
+    let mut f = fixture("minent");
     let before = entropy(&f);
     steps(&mut f);
     let after = entropy(&f);
@@ -130,7 +143,7 @@ fn minent_lowers_mean_target_entropy() {
 
 #[test]
 fn maxsquare_raises_the_squared_probability_objective() {
-    let mut f = fixture(Method::MaxSquare);
+    let mut f = fixture("maxsquare");
     let sq = |f: &Fixture| {
         -maxsquare_loss(&logits(f), &MaxSquareOptions::default())
             .unwrap()
@@ -145,8 +158,8 @@ fn maxsquare_raises_the_squared_probability_objective() {
 
 #[test]
 fn tent_changes_only_bn_affine_parameters_and_lowers_entropy() {
-    let mut f = fixture(Method::Tent);
-    let affine = bn_affine_names(&f.run.models.student.named_vars());
+    let mut f = fixture("tent");
+    let affine = bn_affine_names(&f.run.core.student.named_vars());
     assert!(!affine.is_empty());
     assert!(affine
         .iter()
@@ -173,8 +186,8 @@ fn tent_changes_only_bn_affine_parameters_and_lowers_entropy() {
 
 #[test]
 fn shot_im_raises_the_im_objective_with_a_frozen_head() {
-    let mut f = fixture(Method::ShotIm);
-    let head = f.run.models.student.head_prefix().unwrap();
+    let mut f = fixture("shot_im");
+    let head = f.run.core.student.head_prefix().unwrap();
     let im = |f: &Fixture| {
         -information_maximization(&logits(f), 1.0)
             .unwrap()
@@ -201,9 +214,13 @@ fn shot_im_raises_the_im_objective_with_a_frozen_head() {
 
 #[test]
 fn cbst_lowers_its_pseudo_label_loss() {
-    let mut f = fixture(Method::Cbst);
+    let mut f = fixture("cbst");
     let loader = f.loader.clone();
-    let thresholds = f.run.estimate_cbst_thresholds(&loader).unwrap();
+    let mut cbst = Cbst::new(CbstOptions {
+        threshold_batches: 1,
+        ..CbstOptions::default()
+    });
+    let thresholds = cbst.estimate_thresholds(&f.run.core, &loader).unwrap();
     assert_eq!(thresholds.len(), 19);
     // The pseudo-labels of the fixed batch under the round's thresholds,
     // as the first step sees them; the loss against them must fall.
@@ -261,17 +278,22 @@ fn cbst_thresholds_are_class_balanced() {
 
 #[test]
 fn every_baseline_runs_through_the_loop_and_source_only_does_not_train() {
-    for m in [Method::MinEnt, Method::Tent, Method::ShotIm, Method::Cbst] {
+    for m in ["minent", "maxsquare", "tent", "shot_im", "cbst"] {
         let mut f = fixture(m);
         let loader = f.loader.clone();
         let v = f.run.iterate(Some(&loader)).unwrap();
-        assert!(v.iter().any(|(k, _)| k == "s_total"), "{m:?}: {v:?}");
+        assert!(v.iter().any(|(k, _)| k == "s_total"), "{m}: {v:?}");
         assert!(
             !v.iter().any(|(k, _)| k.starts_with("g_")),
-            "{m:?} ran a generator step"
+            "{m} ran a generator step"
         );
+        // A baseline builds no generator: its state holds nothing but what
+        // it uses (CBST's thresholds are scalars).
+        assert!(f.run.method.state().unwrap().is_empty(), "{m}");
+        assert_eq!(f.run.core.iteration, 1);
     }
-    let c = config(Method::SourceOnly);
-    assert_eq!(c.student_steps(), 0);
-    assert_eq!(c.warmup_steps(), 0);
+    let c = config("source_only");
+    let info = describe_method(&c).unwrap();
+    assert_eq!((info.student_steps, info.warmup_steps), (0, 0));
+    assert_eq!(info.label, "source only");
 }

@@ -125,12 +125,29 @@ fn impossible_values_are_refused_naming_the_entry() {
         &["study 'main'", "weights.beta"],
     );
     expect_err(&GOOD.replace("seeds = [0, 1]", "seeds = []"), &["seeds"]);
+    // A method's own option is checked by the method, named by key.
     expect_err(
         &GOOD.replace(
-            "set = { iterations = 1, batch_size = 4",
-            "set = { iterations = 1, baseline = { cbst_portion = 1.5 }, batch_size = 4",
+            r#"methods = ["source_only", "minent"]"#,
+            r#"methods = ["source_only", "cbst"]
+method_set.cbst = { method = { name = "cbst", portion = 1.5 } }"#,
         ),
-        &["study 'main'", "cbst_portion"],
+        &["study 'main'", "method.portion", "(0, 1]"],
+    );
+    expect_err(
+        &GOOD.replace(
+            r#"methods = ["source_only", "minent"]"#,
+            r#"methods = ["source_only", "minent"]
+method_set.minent = { method = { name = "minent", entropy_normalise = false } }"#,
+        ),
+        &["study 'main'", "entropy_normalise", "minent"],
+    );
+    expect_err(
+        &GOOD.replace(
+            r#"methods = ["source_only", "minent"]"#,
+            r#"methods = ["source_only", "minentt"]"#,
+        ),
+        &["minentt", "unknown method", "cbst", "sfda_wo_ipsm"],
     );
     expect_err(
         &GOOD.replace("name = \"alpha\"", "name = \"main\""),

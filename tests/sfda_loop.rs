@@ -8,12 +8,16 @@ use std::sync::Arc;
 
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
-use sfda_core::algo::{build_run, run_adaptation, AdaptConfig, AdaptInputs, NetSize};
+use sfda_core::algo::{
+    build_run, build_sfda_run, run_adaptation, AdaptConfig, AdaptInputs, Cursor, NetSize, RunCore,
+    SfdaMethod,
+};
 use sfda_core::checkpoint::{self, CheckpointMeta};
 use sfda_core::data::{ClassSet, DataLoader, Domain, LoaderConfig, Split, SynthDataset, SynthSpec};
 use sfda_core::net::build_seg_model;
 use sfda_core::nn::VarStore;
 use sfda_core::run_dir::WriteMode;
+use sfda_core::train::batch_images;
 use sfda_core::{Backend, DeviceSpec};
 
 const W: u32 = 64;
@@ -95,21 +99,25 @@ fn each_step_moves_only_its_network() {
     let dir = tempfile::tempdir().unwrap();
     let src = source_checkpoint(dir.path());
     let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
-    let mut run = build_run::<TchBackend>(&tiny_config(), &src, &dev, None).unwrap();
+    let (mut run, mut sfda) =
+        build_sfda_run::<TchBackend>(&tiny_config(), &src, &dev, None).unwrap();
     let loader = target_loader(4);
-    let snapshot = |run: &sfda_core::algo::Sfda<TchBackend>| {
+    let snapshot = |run: &RunCore<TchBackend>, sfda: &SfdaMethod<TchBackend>| {
         (
-            tensors_of(run.models.teacher.named_vars()),
-            tensors_of(run.models.student.named_vars()),
-            tensors_of(run.models.generator.named_vars()),
-            tensors_of(run.models.discriminator.as_ref().unwrap().named_vars()),
+            tensors_of(run.teacher.named_vars()),
+            tensors_of(run.student.named_vars()),
+            tensors_of(sfda.generator.named_vars()),
+            tensors_of(sfda.discriminator.as_ref().unwrap().named_vars()),
         )
     };
     // Prime the cached target features, then check the generator step alone.
-    run.iterate(Some(&loader)).unwrap();
-    let before = snapshot(&run);
-    run.generator_step().unwrap();
-    let after = snapshot(&run);
+    let batch = Cursor::default().next_batch(&loader).unwrap();
+    let xt = batch_images::<TchBackend>(&batch, &dev).unwrap();
+    sfda.iterate(&mut run, Some(&xt)).unwrap();
+    run.iteration += 1;
+    let before = snapshot(&run, &sfda);
+    sfda.generator_step(&run).unwrap();
+    let after = snapshot(&run, &sfda);
     assert_eq!(before.0, after.0, "teacher must never change");
     assert_eq!(
         before.1, after.1,
@@ -120,8 +128,8 @@ fn each_step_moves_only_its_network() {
         before.3, after.3,
         "generator step must not move the discriminator"
     );
-    run.discriminator_step().unwrap();
-    let after_d = snapshot(&run);
+    sfda.discriminator_step(&run).unwrap();
+    let after_d = snapshot(&run, &sfda);
     assert_eq!(after.1, after_d.1);
     assert_eq!(after.2, after_d.2);
     assert_ne!(
@@ -267,8 +275,9 @@ fn transfer_only_runs_without_target_data() {
     let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
     let mut cfg = tiny_config();
     cfg.ablation.transfer_only = true;
+    let (_, sfda) = build_sfda_run::<TchBackend>(&cfg, &src, &dev, None).unwrap();
+    assert!(sfda.discriminator.is_none());
     let mut run = build_run::<TchBackend>(&cfg, &src, &dev, None).unwrap();
-    assert!(run.models.discriminator.is_none());
     let v = run.iterate(None).unwrap();
     let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
     assert!(

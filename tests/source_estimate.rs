@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use sfda_backend_tch::TchBackend as B;
 use sfda_core::algo::estimate::{apply_estimate, read_estimate_meta, ESTIMATE_FILE};
-use sfda_core::algo::{build_run, estimate_source, AdaptConfig, EstimateInputs, NetSize};
+use sfda_core::algo::{
+    build_run, build_sfda_run, describe_method, estimate_source, AdaptConfig, EstimateInputs,
+    NetSize,
+};
 use sfda_core::checkpoint::{self, CheckpointMeta};
 use sfda_core::net::build_seg_model;
 use sfda_core::nn::VarStore;
@@ -53,9 +56,14 @@ fn warmup_is_bns_only_and_moves_only_the_generator() {
     let src = source_checkpoint(dir.path(), 1);
     let dev = B::device(DeviceSpec::Cpu).unwrap();
     let mut run = build_run::<B>(&tiny_config(), &src, &dev, None).unwrap();
-    let student = values_of(run.models.student.named_vars(), false);
-    let generator = values_of(run.models.generator.named_vars(), false);
-    let v = run.warmup_step().unwrap();
+    let student = values_of(run.core.student.named_vars(), false);
+    let (mut core, mut sfda) = build_sfda_run::<B>(&tiny_config(), &src, &dev, None).unwrap();
+    let generator = values_of(sfda.generator.named_vars(), false);
+    let v = sfda.warmup_step(&core).unwrap();
+    core.warmup_done += 1;
+    // Through the driver, the same step is counted.
+    assert_eq!(run.warmup_step().unwrap().len(), v.len());
+    assert_eq!(run.core.warmup_done, 1);
     let names: Vec<&str> = v.iter().map(|(n, _)| n.as_str()).collect();
     assert!(
         names.contains(&"bns") && names.contains(&"gn_bns"),
@@ -76,21 +84,18 @@ fn warmup_is_bns_only_and_moves_only_the_generator() {
         (bns - parts).abs() <= 1e-3 * bns.max(1.0),
         "{bns} vs {parts}"
     );
-    assert_eq!(student, values_of(run.models.student.named_vars(), false));
-    assert_ne!(
-        generator,
-        values_of(run.models.generator.named_vars(), false)
-    );
-    assert_eq!(run.warmup_done, 1);
+    assert_eq!(student, values_of(core.student.named_vars(), false));
+    assert_eq!(student, values_of(run.core.student.named_vars(), false));
+    assert_ne!(generator, values_of(sfda.generator.named_vars(), false));
 }
 
 #[test]
 fn warmup_without_bns_is_zero_steps() {
     let mut cfg = tiny_config();
     cfg.generator_warmup = 10;
-    assert_eq!(cfg.warmup_steps(), 10);
+    assert_eq!(describe_method(&cfg).unwrap().warmup_steps, 10);
     cfg.ablation.bns = false;
-    assert_eq!(cfg.warmup_steps(), 0);
+    assert_eq!(describe_method(&cfg).unwrap().warmup_steps, 0);
 }
 
 fn running_stats_move(transfer_only: bool) -> bool {
@@ -100,11 +105,11 @@ fn running_stats_move(transfer_only: bool) -> bool {
     let mut cfg = tiny_config();
     cfg.ablation.transfer_only = transfer_only;
     cfg.ablation.fresh_student = true;
-    let mut run = build_run::<B>(&cfg, &src, &dev, None).unwrap();
-    let before = values_of(run.models.student.named_vars(), true);
+    let (mut run, mut sfda) = build_sfda_run::<B>(&cfg, &src, &dev, None).unwrap();
+    let before = values_of(run.student.named_vars(), true);
     // A student step on fakes only (no target batch).
-    run.student_step(None).unwrap();
-    before != values_of(run.models.student.named_vars(), true)
+    sfda.student_step(&mut run, None).unwrap();
+    before != values_of(run.student.named_vars(), true)
 }
 
 #[test]
@@ -153,11 +158,18 @@ fn an_estimate_round_trips_into_an_adaptation() {
     let mut with = cfg.clone();
     with.generator_warmup = 7;
     with.source_estimate = Some(out.display().to_string());
-    let run = build_run::<B>(&with, &src, &dev, None).unwrap();
+    let (run, sfda) = build_sfda_run::<B>(&with, &src, &dev, None).unwrap();
     assert_eq!(run.warmup_done, 7, "the warm-up is skipped");
+    assert_eq!(
+        build_run::<B>(&with, &src, &dev, None)
+            .unwrap()
+            .core
+            .warmup_done,
+        7
+    );
     let file = out.join(ESTIMATE_FILE);
     let saved = sfda_core::algo::load_tensors::<B>(&file, &dev).unwrap();
-    for v in run.models.generator.named_vars() {
+    for v in sfda.generator.named_vars() {
         let want = saved[&format!("generator.{}", v.name)].to_vec().unwrap();
         assert_eq!(v.var.tensor().to_vec().unwrap(), want, "{}", v.name);
     }
@@ -179,22 +191,22 @@ fn a_mismatched_estimate_is_refused_by_name() {
     estimate(&cfg, &src, &out, 1).unwrap();
     let dev = B::device(DeviceSpec::Cpu).unwrap();
     // Another source checkpoint.
-    let mut run = build_run::<B>(&cfg, &other, &dev, None).unwrap();
-    let err = apply_estimate(&mut run, &out, &other)
+    let (mut run, mut sfda) = build_sfda_run::<B>(&cfg, &other, &dev, None).unwrap();
+    let err = apply_estimate(&mut sfda, &mut run, &out, &other)
         .unwrap_err()
         .to_string();
     assert!(err.contains("another source checkpoint"), "{err}");
     // Another generator shape.
     let mut big = cfg.clone();
     big.fake_size = [64, 128];
-    let mut run = build_run::<B>(&big, &src, &dev, None).unwrap();
-    let err = apply_estimate(&mut run, &out, &src)
+    let (mut run, mut sfda) = build_sfda_run::<B>(&big, &src, &dev, None).unwrap();
+    let err = apply_estimate(&mut sfda, &mut run, &out, &src)
         .unwrap_err()
         .to_string();
     assert!(err.contains("generator"), "{err}");
     // Not an estimate at all.
-    let mut run = build_run::<B>(&cfg, &src, &dev, None).unwrap();
-    let err = apply_estimate(&mut run, &src, &src)
+    let (mut run, mut sfda) = build_sfda_run::<B>(&cfg, &src, &dev, None).unwrap();
+    let err = apply_estimate(&mut sfda, &mut run, &src, &src)
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a source estimate"), "{err}");

@@ -2,12 +2,14 @@
 //!
 //! The one dependency of an sfda plugin. It registers networks
 //! ([`SegModel`](sfda_core::SegModel)s), distillation losses
-//! ([`DistillLoss`](sfda_core::loss::DistillLoss)es) and patch rankers
-//! ([`PatchRanker`](sfda_core::ipsm::PatchRanker)s) written once, generic
+//! ([`DistillLoss`](sfda_core::loss::DistillLoss)es), patch rankers
+//! ([`PatchRanker`](sfda_core::ipsm::PatchRanker)s) and whole adaptation
+//! methods ([`AdaptMethod`](sfda_core::algo::AdaptMethod)s) written once, generic
 //! over [`Backend`](sfda_core::Backend), for **every** backend sfda has (tch
 //! and candle), with one macro call each:
 //!
-//! - [`register_arch!`], [`register_loss!`], [`register_ranker!`]: submit a
+//! - [`register_arch!`], [`register_loss!`], [`register_ranker!`],
+//!   [`register_method!`]: submit a
 //!   registry entry with `inventory`. In a crate linked into a binary (the
 //!   static path) that is all; the entry is found by name like a built-in.
 //! - [`declare_plugin!`]: in a `crate-type = ["cdylib"]` crate, exports the
@@ -150,7 +152,7 @@ pub unsafe extern "C" fn __register(registrar: *mut c_void) -> i32 {
 /// Exports the plugin declaration and registration function of a cdylib
 /// plugin. Call it once, at the root of a `crate-type = ["cdylib"]` crate
 /// whose components are registered with [`register_arch!`],
-/// [`register_loss!`] or [`register_ranker!`].
+/// [`register_loss!`], [`register_ranker!`] or [`register_method!`].
 #[macro_export]
 macro_rules! declare_plugin {
     () => {
@@ -251,6 +253,65 @@ macro_rules! register_ranker {
                 version: env!("CARGO_PKG_VERSION"),
                 summary: $summary,
                 ctors: $crate::__per_backend!(erased_ranker, $make, options),
+            }
+        }
+    };
+}
+
+/// Registers an adaptation method for every backend.
+///
+/// `describe` is a function `fn(&AdaptConfig) -> Result<MethodInfo>`: the
+/// method's table label and steps for a config, and the check of its
+/// `[method]` options (parse them with `cfg.method.parse_options()`, which
+/// rejects unknown keys by name). `make` is a generic function
+/// `fn<B: Backend>(b: &MethodBuild<B>) -> Result<Box<dyn AdaptMethod<B>>>`.
+///
+/// ```ignore
+/// sfda_plugin::register_method! {
+///     name: "hcl",
+///     summary: "HCL (NeurIPS 2021): historical contrastive learning",
+///     describe: describe,
+///     make: build,
+/// }
+/// ```
+#[macro_export]
+macro_rules! register_method {
+    (name: $name:expr, summary: $summary:expr, describe: $describe:expr, make: $make:expr $(,)?) => {
+        $crate::sfda_core::inventory::submit! {
+            $crate::sfda_core::registry::MethodEntry {
+                name: $name,
+                version: env!("CARGO_PKG_VERSION"),
+                summary: $summary,
+                ctors: $crate::sfda_core::registry::Ctors::PerBackend(&[
+                    $crate::sfda_core::registry::BackendCtor {
+                        backend: <$crate::TchBackend as $crate::sfda_core::Backend>::NAME,
+                        backend_type: ::std::any::TypeId::of::<$crate::TchBackend>,
+                        make: $crate::sfda_core::registry::MethodCtor {
+                            make: |b| {
+                                $crate::sfda_core::algo::methods::erased_method::<
+                                    $crate::TchBackend,
+                                >(b, $make)
+                            },
+                            describe: |c| {
+                                $crate::sfda_core::algo::methods::erased_describe(c, $describe)
+                            },
+                        },
+                    },
+                    $crate::sfda_core::registry::BackendCtor {
+                        backend: <$crate::CandleBackend as $crate::sfda_core::Backend>::NAME,
+                        backend_type: ::std::any::TypeId::of::<$crate::CandleBackend>,
+                        make: $crate::sfda_core::registry::MethodCtor {
+                            make: |b| {
+                                $crate::sfda_core::algo::methods::erased_method::<
+                                    $crate::CandleBackend,
+                                >(b, $make)
+                            },
+                            describe: |c| {
+                                $crate::sfda_core::algo::methods::erased_describe(c, $describe)
+                            },
+                        },
+                    },
+                ]),
             }
         }
     };

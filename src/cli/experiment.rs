@@ -65,6 +65,8 @@ impl ExperimentArgs {
 
 /// Runs `sfda experiment`.
 pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
+    // Plugins first: a grid may name the methods they register.
+    a.backend.plugins.load(&[])?;
     let experiment = Experiment::from_file(&a.grid)?;
     if a.dry_run {
         for c in experiment
@@ -75,7 +77,7 @@ pub fn run(a: ExperimentArgs) -> anyhow::Result<()> {
             println!(
                 "{}  ({} steps{}{})",
                 c.id,
-                c.cfg.student_steps(),
+                sfda_core::algo::describe_method(&c.cfg)?.student_steps,
                 c.severity
                     .map(|s| format!(", severity {s}"))
                     .unwrap_or_default(),

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::algo::method::{BaselineOptions, Method};
+use crate::algo::method_config::MethodConfig;
 use crate::loss::MaxSquareOptions;
 use crate::optim::{AdamConfig, SgdConfig};
 use crate::{Error, Result};
@@ -103,11 +103,11 @@ pub enum NetSize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdaptConfig {
-    /// The method (`sfda`, default, or a baseline: `source_only`, `minent`,
-    /// `maxsquare`, `tent`, `shot_im`, `cbst`).
-    pub method: Method,
-    /// Options of the baselines.
-    pub baseline: BaselineOptions,
+    /// The method by registered name, with its own options (`method =
+    /// "minent"` or a `[method]` table with `name`; see
+    /// [`crate::algo::methods`]). Default `sfda`, whose options are the
+    /// other tables of this config.
+    pub method: MethodConfig,
     /// Student steps.
     pub iterations: usize,
     /// Target images per student step (paper: 8; IPSM needs ≥ 2).
@@ -223,8 +223,7 @@ fn empty_table() -> toml::Value {
 impl Default for AdaptConfig {
     fn default() -> Self {
         AdaptConfig {
-            method: Method::Sfda,
-            baseline: BaselineOptions::default(),
+            method: MethodConfig::default(),
             iterations: 2000,
             batch_size: 8,
             fake_batch_size: 8,
@@ -299,16 +298,16 @@ impl AdaptConfig {
         if self.fake_batch_size == 0 {
             return bad("fake_batch_size", "must be at least 1".into());
         }
-        if self.method.is_baseline() && self.ablation.transfer_only {
+        if !self.method.is_sfda() && self.ablation.transfer_only {
             return bad(
                 "method",
                 format!(
                     "'{}' adapts on target data; transfer-only mode belongs to method 'sfda'",
-                    self.method.key()
+                    self.method.name
                 ),
             );
         }
-        if self.method == Method::Sfda
+        if self.method.is_sfda()
             && self.ablation.ipsm
             && !self.ablation.transfer_only
             && self.batch_size < 2
@@ -412,24 +411,10 @@ impl AdaptConfig {
             ("weights.gamma", self.weights.gamma),
             ("weights.bns", self.weights.bns),
             ("weights.target", self.weights.target),
-            ("baseline.shot_diversity", self.baseline.shot_diversity),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(k, format!("must be a finite, non-negative number, got {v}"));
             }
-        }
-        let b = &self.baseline;
-        if !(b.cbst_portion > 0.0 && b.cbst_portion <= 1.0) {
-            return bad(
-                "baseline.cbst_portion",
-                format!("must lie in (0, 1], got {}", b.cbst_portion),
-            );
-        }
-        if b.cbst_round == 0 || b.cbst_threshold_batches == 0 {
-            return bad(
-                "baseline.cbst_round",
-                "cbst_round and cbst_threshold_batches must be at least 1".into(),
-            );
         }
         for (k, lr) in [
             ("student_optim.lr", self.student_optim.lr),
@@ -469,29 +454,9 @@ impl AdaptConfig {
             .collect()
     }
 
-    /// Generator warm-up steps the method runs: 0 for the baselines, and 0
-    /// when `L_BNS` is off (the warm-up is source estimation by `L_BNS`
-    /// alone, see [`crate::algo::Sfda::warmup_step`]; the report says so).
-    pub fn warmup_steps(&self) -> usize {
-        if self.method.is_baseline() || !self.bns_on() {
-            0
-        } else {
-            self.generator_warmup
-        }
-    }
-
     /// Whether `L_BNS` is part of the generator objective.
     pub fn bns_on(&self) -> bool {
         self.ablation.bns && self.weights.bns != 0.0
-    }
-
-    /// Student steps the method runs (0 for `source_only`).
-    pub fn student_steps(&self) -> usize {
-        if self.method == Method::SourceOnly {
-            0
-        } else {
-            self.iterations
-        }
     }
 
     /// The options table of built-in loss `name` (empty when not given).

@@ -1,37 +1,41 @@
-//! The SFDA algorithm (Liu, Zhang & Wang, CVPR 2021, §3.2–3.3), written once
-//! against [`Backend`](crate::Backend): the config ([`AdaptConfig`]), the
-//! distillation terms ([`distill_terms`]), one iteration ([`Sfda`]) and the
-//! resumable driver with its report ([`run_adaptation`]). The same loop runs
-//! the source-free baselines ([`Method`]).
+//! Source-free adaptation, written once against [`Backend`](crate::Backend):
+//! the config ([`AdaptConfig`], with its [`MethodConfig`]), the methods
+//! ([`methods`]: each an [`AdaptMethod`] in its own file, SFDA of Liu, Zhang
+//! & Wang, CVPR 2021, and the source-free baselines), what every method
+//! shares ([`RunCore`]) and the resumable driver with its report
+//! ([`build_run`], [`run_adaptation`]).
 
-mod baselines;
 mod config;
 mod cursor;
 pub mod diagnostics;
-pub mod estimate;
 mod losses;
-mod method;
-mod models;
+mod method_config;
+pub mod methods;
 mod pictures;
 mod report;
 mod run;
-mod sfda;
+mod run_core;
 mod state;
 
-pub use baselines::{bn_affine_names, student_vars};
 pub use config::{
     Ablation, AdaptConfig, ExtraLoss, FakeBn, LossWeights, NetSize, MAX_BATCH, MAX_IMAGE_SIDE,
 };
 pub use cursor::Cursor;
-pub use estimate::{estimate_source, EstimateInputs, EstimateMeta, EstimateSummary};
 pub use losses::{
     distill_terms, sum_terms, weighted_sum, weighted_terms, LossResolver, WeightedLoss,
 };
-pub use method::{BaselineOptions, Method};
-pub use models::{fake_to_input, SfdaModels};
+pub use method_config::{MethodConfig, SFDA_METHOD};
+pub use methods::sfda::estimate::{
+    self as estimate, estimate_source, EstimateInputs, EstimateMeta, EstimateSummary,
+};
+pub use methods::sfda::{build_sfda_run, fake_to_input, SfdaMethod};
+pub use methods::{
+    bn_affine_names, build_method, describe_method, AdaptMethod, MethodBuild, MethodInfo,
+    StudentInit, TargetBatch, TargetViews,
+};
 pub use report::{AdaptReport, MethodScores};
-pub use run::{build_run, method_name, run_adaptation, AdaptInputs, AdaptSummary};
-pub use sfda::{Sfda, StepLosses};
+pub use run::{build_run, build_run_with, run_adaptation, AdaptInputs, AdaptSummary, Adaptation};
+pub use run_core::{RunCore, StepLosses};
 pub use state::{
     load_run_state, load_tensors, save_run_state, save_tensors, save_tensors_with_metadata,
     RunState,

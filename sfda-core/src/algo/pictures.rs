@@ -1,55 +1,10 @@
-//! Pictures of a run: generated fakes beside the teacher's predictions on
-//! them (the paper's Fig. 7), and loss curves.
+//! Pictures of a run: loss curves and per-layer `L_BNS` curves (SFDA's
+//! fakes are drawn by `methods/sfda/fakes.rs`).
 
 use std::path::Path;
 
-use crate::algo::models::fake_to_input;
-use crate::algo::sfda::Sfda;
 use crate::data::viz::plot::{line_panels, write_legend, Panel, Series};
-use crate::data::{Grid, LabelMap, RgbImage};
-use crate::model::ForwardOpts;
-use crate::rng::SeedRng;
-use crate::tensor::{Backend, Tensor};
-use crate::train::labels_to_u8;
 use crate::Result;
-
-/// Writes a grid of `n` fakes (fixed latents) | the teacher's prediction.
-pub fn fake_grid<B: Backend>(run: &Sfda<B>, path: &Path, n: usize) -> Result<()> {
-    let mut rng = SeedRng::derive(run.cfg.seed, "fake-grid");
-    let z = Tensor::<B>::randn(&[n, run.cfg.latent_dim], 0.0, 1.0, &mut rng, &run.device)?;
-    let img = run.models.generator.forward(&z, true)?.detach()?;
-    let x = fake_to_input(&img, &run.models.source_meta.normalization)?;
-    let pred = run.models.teacher.forward(&x, ForwardOpts::EVAL)?;
-    let labels = labels_to_u8(&pred.logits.argmax_dim(1, false)?)?;
-    let s = img.shape();
-    let (h, w) = (s[2], s[3]);
-    let pixels = img.to_vec()?;
-    let mut grid = Grid::new(w as u32, h as u32);
-    for i in 0..n {
-        let chw = &pixels[i * 3 * h * w..(i + 1) * 3 * h * w];
-        let mut data = Vec::with_capacity(h * w * 3);
-        for p in 0..h * w {
-            for c in 0..3 {
-                data.push(
-                    (((chw[c * h * w + p] + 1.0) * 0.5).clamp(0.0, 1.0) * 255.0).round() as u8,
-                );
-            }
-        }
-        let rgb = RgbImage {
-            width: w as u32,
-            height: h as u32,
-            data,
-        };
-        let map = LabelMap::new(
-            w as u32,
-            h as u32,
-            labels[i * h * w..(i + 1) * h * w].to_vec(),
-        )?;
-        let panel = grid.label_panel(&map);
-        grid.push_row(vec![rgb, panel]);
-    }
-    grid.save(path)
-}
 
 /// Plots every numeric series of `records` (except `step` and the
 /// `time_*` timings) against step,

@@ -6,80 +6,216 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::algo::config::{AdaptConfig, NetSize};
-use crate::algo::losses::{distill_terms, LossResolver};
-use crate::algo::models::SfdaModels;
-use crate::algo::pictures::{bns_layer_curves, fake_grid, loss_curves};
+use crate::algo::config::AdaptConfig;
+use crate::algo::cursor::Cursor;
+use crate::algo::losses::LossResolver;
+use crate::algo::methods::{
+    build_method, describe_method, AdaptMethod, MethodBuild, MethodInfo, StudentInit, TargetBatch,
+    TargetViews,
+};
+use crate::algo::pictures::{bns_layer_curves, loss_curves};
 use crate::algo::report::{AdaptReport, MethodScores};
-use crate::algo::sfda::{Sfda, StepLosses};
+use crate::algo::run_core::{RunCore, StepLosses};
 use crate::algo::state::{load_run_state, load_tensors, save_tensors_with_metadata, RunState};
 use crate::checkpoint::{self, load_seg_model, CheckpointMeta, Provenance};
-use crate::data::{ClassSet, DataLoader};
-use crate::model::NamedVar;
-use crate::net::{build_seg_model, DcganGenerator, DiscriminatorConfig, PatchDiscriminator};
+use crate::data::{strong_view, ClassSet, DataLoader};
+use crate::model::{NamedVar, SegModel};
+use crate::net::build_seg_model;
 use crate::nn::VarStore;
-use crate::optim::Optimizer;
+use crate::optim::{Optimizer, PolyLr, Sgd};
 use crate::rng::SeedRng;
 use crate::run_dir::{self, WriteMode};
 use crate::tensor::{Backend, Tensor};
-use crate::train::{evaluate, progress_bar, JsonLog};
+use crate::train::{batch_images, evaluate, progress_bar, JsonLog};
 use crate::{Error, Result};
 
-/// Builds the four networks and the losses of a run: the teacher and the
-/// student from the source checkpoint (a fresh student in transfer-only mode
-/// with `fresh_student`), a new generator and discriminator.
+/// An adaptation run: what every method shares ([`RunCore`], the driver's)
+/// and the method ([`AdaptMethod`], everything else), with the method's
+/// description for this config.
+pub struct Adaptation<B: Backend> {
+    /// Teacher, student, student optimizer, data cursor, step counters.
+    pub core: RunCore<B>,
+    /// The method.
+    pub method: Box<dyn AdaptMethod<B>>,
+    /// What the method does with this config (label, steps).
+    pub info: MethodInfo,
+}
+
+impl<B: Backend> Adaptation<B> {
+    /// One warm-up step of the method, counted.
+    pub fn warmup_step(&mut self) -> Result<StepLosses> {
+        let values = self.method.warmup_step(&mut self.core)?;
+        self.core.warmup_done += 1;
+        Ok(values)
+    }
+
+    /// One iteration: the next target batch (in the views the method reads;
+    /// none for a method without target data), the method's step, counted.
+    /// The values come with `time_data` (loading the batch) and `time_step`
+    /// (the method's step) in seconds.
+    pub fn iterate(&mut self, target: Option<&DataLoader>) -> Result<StepLosses> {
+        let t0 = Instant::now();
+        let views = self.method.target_views();
+        let batch = match (views, target) {
+            (TargetViews::None, _) => None,
+            (_, None) => {
+                return Err(Error::msg(format!(
+                    "method '{}' needs target images",
+                    self.method.name()
+                )))
+            }
+            (_, Some(loader)) => {
+                let epoch = self.core.cursor.epoch;
+                let index = self.core.cursor.batch;
+                let batch = self.core.cursor.next_batch(loader)?;
+                let images = batch_images::<B>(&batch, &self.core.device)?;
+                let strong = match views {
+                    TargetViews::WeakStrong => {
+                        let norm = loader.config().transform.normalize;
+                        let mut rng = SeedRng::derive(
+                            self.core.cfg.seed,
+                            &format!("strong-view/{epoch}/{index}"),
+                        );
+                        let s = strong_view(&batch, &norm, &mut rng)?;
+                        Some(batch_images::<B>(&s, &self.core.device)?)
+                    }
+                    _ => None,
+                };
+                Some(TargetBatch {
+                    images,
+                    strong,
+                    loader,
+                })
+            }
+        };
+        B::synchronize(&self.core.device)?;
+        let data_s = t0.elapsed().as_secs_f32();
+        let t1 = Instant::now();
+        let mut out = vec![("time_data".to_string(), data_s)];
+        out.extend(self.method.step(&mut self.core, batch.as_ref())?);
+        B::synchronize(&self.core.device)?;
+        out.push(("time_step".into(), t1.elapsed().as_secs_f32()));
+        self.core.iteration += 1;
+        Ok(out)
+    }
+}
+
+/// Loads the frozen teacher (the source model) of a run.
+fn load_teacher<B: Backend>(
+    cfg: &AdaptConfig,
+    source: &Path,
+    dev: &B::Device,
+) -> Result<(Box<dyn SegModel<B>>, CheckpointMeta)> {
+    let seed = SeedRng::derive(cfg.seed, "teacher").next_u64();
+    let tvs = VarStore::<B>::new(dev.clone(), seed);
+    load_seg_model::<B>(source, &tvs.root())
+}
+
+/// The shared part of a run for `method`: the student (a copy of the source
+/// or a fresh network, as the method asks) and its optimizer over the
+/// variables the method moves; then the method's [`AdaptMethod::start`].
+fn assemble<B: Backend, M: AdaptMethod<B> + ?Sized>(
+    cfg: &AdaptConfig,
+    source: &Path,
+    dev: &B::Device,
+    teacher: Box<dyn SegModel<B>>,
+    meta: CheckpointMeta,
+    method: &mut M,
+    warmup_steps: usize,
+) -> Result<RunCore<B>> {
+    let seed = SeedRng::derive(cfg.seed, "student").next_u64();
+    let svs = VarStore::<B>::new(dev.clone(), seed);
+    let student = match method.student_init() {
+        StudentInit::Fresh => build_seg_model::<B>(&meta.arch, meta.num_classes, &svs.root())?,
+        StudentInit::Source => load_seg_model::<B>(source, &svs.root())?.0,
+    };
+    let vars = method
+        .student_vars(student.as_ref())?
+        .into_iter()
+        .map(|v| v.var)
+        .collect();
+    let mut core = RunCore {
+        cfg: cfg.clone(),
+        teacher,
+        student,
+        source_meta: meta,
+        source: source.to_path_buf(),
+        student_opt: Sgd::new(vars, cfg.student_optim),
+        student_lr: PolyLr {
+            base: cfg.student_optim.lr,
+            max_iter: cfg.iterations,
+            power: cfg.poly_power,
+        },
+        cursor: Cursor::default(),
+        iteration: 0,
+        warmup_done: 0,
+        warmup_steps,
+        device: dev.clone(),
+    };
+    method.start(&mut core)?;
+    Ok(core)
+}
+
+/// Builds a run from a source checkpoint: the teacher, the method of
+/// `cfg.method` from the method registry (a built-in or a plugin's), the
+/// student it starts from and the student optimizer. `resolve` finds extra
+/// distillation losses no registry entry provides (`None` in the CLI).
 pub fn build_run<B: Backend>(
     cfg: &AdaptConfig,
     source: &Path,
     dev: &B::Device,
     resolve: LossResolver<'_, B>,
-) -> Result<Sfda<B>> {
+) -> Result<Adaptation<B>> {
     cfg.validate()?;
-    let seed = |label: &str| SeedRng::derive(cfg.seed, label).next_u64();
-    let tvs = VarStore::<B>::new(dev.clone(), seed("teacher"));
-    let (teacher, meta) = load_seg_model::<B>(source, &tvs.root())?;
-    let svs = VarStore::<B>::new(dev.clone(), seed("student"));
-    let student = if cfg.ablation.transfer_only && cfg.ablation.fresh_student {
-        build_seg_model::<B>(&meta.arch, meta.num_classes, &svs.root())?
-    } else {
-        load_seg_model::<B>(source, &svs.root())?.0
+    let info = describe_method(cfg)?;
+    let (teacher, meta) = load_teacher::<B>(cfg, source, dev)?;
+    let build = MethodBuild {
+        cfg: cfg.clone(),
+        source: source.to_path_buf(),
+        source_meta: meta.clone(),
+        device: dev.clone(),
     };
-    let gcfg = crate::algo::estimate::generator_config(cfg);
-    let gvs = VarStore::<B>::new(dev.clone(), seed("generator"));
-    let generator = Box::new(DcganGenerator::new(&gvs.root(), &gcfg)?);
-    let discriminator: Option<Box<dyn crate::model::Discriminator<B>>> =
-        if cfg.ablation.ipsm && !cfg.ablation.transfer_only {
-            let dcfg = match cfg.net_size {
-                NetSize::Paper => DiscriminatorConfig::paper(meta.num_classes, cfg.k),
-                NetSize::Mini => DiscriminatorConfig::mini(meta.num_classes, cfg.k),
-            };
-            let dvs = VarStore::<B>::new(dev.clone(), seed("discriminator"));
-            Some(Box::new(PatchDiscriminator::new(&dvs.root(), &dcfg)?))
-        } else {
-            None
-        };
-    let terms = distill_terms::<B>(cfg, resolve)?;
-    let models = SfdaModels {
+    let mut method = build_method::<B>(&build, resolve)?;
+    let core = assemble(
+        cfg,
+        source,
+        dev,
         teacher,
-        student,
-        generator,
-        discriminator,
-        source_meta: meta,
-    };
-    let mut run = Sfda::new(
-        cfg.clone(),
-        models,
-        terms,
-        crate::registry::make_ranker::<B>(
-            &cfg.ranker,
-            &toml::Value::Table(cfg.ranker_options.clone()),
-        )?,
-        dev.clone(),
+        meta,
+        method.as_mut(),
+        info.warmup_steps,
     )?;
-    if let Some(p) = &cfg.source_estimate {
-        crate::algo::estimate::apply_estimate(&mut run, Path::new(p), source)?;
-    }
-    Ok(run)
+    Ok(Adaptation { core, method, info })
+}
+
+/// [`build_run`] for a method of a known type: `make` builds it (SFDA's
+/// source estimation uses this to reach the generator).
+pub fn build_run_with<B: Backend, M: AdaptMethod<B>>(
+    cfg: &AdaptConfig,
+    source: &Path,
+    dev: &B::Device,
+    make: impl FnOnce(&MethodBuild<B>) -> Result<M>,
+) -> Result<(RunCore<B>, M)> {
+    cfg.validate()?;
+    let info = describe_method(cfg)?;
+    let (teacher, meta) = load_teacher::<B>(cfg, source, dev)?;
+    let build = MethodBuild {
+        cfg: cfg.clone(),
+        source: source.to_path_buf(),
+        source_meta: meta.clone(),
+        device: dev.clone(),
+    };
+    let mut method = make(&build)?;
+    let core = assemble(
+        cfg,
+        source,
+        dev,
+        teacher,
+        meta,
+        &mut method,
+        info.warmup_steps,
+    )?;
+    Ok((core, method))
 }
 
 /// Data and output of [`run_adaptation`].
@@ -130,38 +266,24 @@ fn prefixed<B: Backend>(prefix: &str, vars: Vec<NamedVar<B>>) -> Vec<(String, Te
         .collect()
 }
 
-fn all_tensors<B: Backend>(run: &Sfda<B>) -> Result<Vec<(String, Tensor<B>)>> {
-    let m = &run.models;
-    let mut out = prefixed("student", m.student.named_vars());
-    out.extend(prefixed("generator", m.generator.named_vars()));
-    if let Some(d) = &m.discriminator {
-        out.extend(prefixed("discriminator", d.named_vars()));
-    }
-    if let Some(t) = &run.cbst_thresholds {
-        out.push((
-            "cache.cbst_thresholds".into(),
-            Tensor::from_f32(t, &[t.len()], &run.device)?,
-        ));
-    }
-    if let Some((features, logits)) = run.target_cache() {
-        out.push(("cache.target_features".into(), features));
-        out.push(("cache.target_logits".into(), logits));
-    }
-    if let Some((features, logits)) = run.teacher_target_cache() {
-        out.push(("cache.teacher_target_features".into(), features));
-        out.push(("cache.teacher_target_logits".into(), logits));
-    }
-    for (n, t) in run.student_opt.state()? {
+/// Every tensor of the state: the student and its optimizer (the driver's),
+/// then the method's own.
+fn all_tensors<B: Backend>(run: &Adaptation<B>) -> Result<Vec<(String, Tensor<B>)>> {
+    let mut out = prefixed("student", run.core.student.named_vars());
+    for (n, t) in run.core.student_opt.state()? {
         out.push((format!("opt_student.{n}"), t));
     }
-    for (n, t) in run.generator_opt.state()? {
-        out.push((format!("opt_generator.{n}"), t));
+    let method = run.method.state()?;
+    if let Some((name, _)) = method
+        .iter()
+        .find(|(n, _)| n.starts_with("student.") || n.starts_with("opt_student."))
+    {
+        return Err(Error::msg(format!(
+            "method '{}' names a state tensor '{name}', which is the driver's; use a prefix of its own",
+            run.method.name()
+        )));
     }
-    if let Some(o) = &run.discriminator_opt {
-        for (n, t) in o.state()? {
-            out.push((format!("opt_discriminator.{n}"), t));
-        }
-    }
+    out.extend(method);
     Ok(out)
 }
 
@@ -180,17 +302,19 @@ fn has_state(dir: &Path) -> bool {
     dir.join(STATE_FILE).exists() || dir.join(LEGACY_STATE[0]).exists()
 }
 
-fn save_state<B: Backend>(run: &Sfda<B>, dir: &Path, log: &[serde_json::Value]) -> Result<()> {
+fn save_state<B: Backend>(
+    run: &Adaptation<B>,
+    dir: &Path,
+    log: &[serde_json::Value],
+) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let (rng_seed, rng_word_pos) = run.rng.state();
     let state = RunState {
-        iteration: run.iteration,
-        warmup_done: run.warmup_done,
-        rng_seed,
-        rng_word_pos,
-        cursor: run.cursor,
+        iteration: run.core.iteration,
+        warmup_done: run.core.warmup_done,
+        cursor: run.core.cursor,
+        method: run.method.scalars(),
         log: log.to_vec(),
-        config_hash: config_hash(&run.cfg),
+        config_hash: config_hash(&run.core.cfg),
     };
     let json = serde_json::to_string(&state)
         .map_err(|e| Error::msg(format!("serialising run state: {e}")))?;
@@ -235,70 +359,41 @@ fn read_state<B: Backend>(
     Ok((state, file, tensors))
 }
 
-fn restore_state<B: Backend>(run: &mut Sfda<B>, dir: &Path) -> Result<Vec<serde_json::Value>> {
-    let (state, file, tensors) = read_state::<B>(dir, &run.device)?;
-    if state.config_hash != config_hash(&run.cfg) {
+fn restore_state<B: Backend>(
+    run: &mut Adaptation<B>,
+    dir: &Path,
+) -> Result<Vec<serde_json::Value>> {
+    let (state, file, tensors) = read_state::<B>(dir, &run.core.device)?;
+    if state.config_hash != config_hash(&run.core.cfg) {
         return Err(Error::Checkpoint {
             path: file,
             msg: "was written with a different config; resume with the same config, or start a new --out folder".into(),
         });
     }
-    let set = |prefix: &str, vars: Vec<NamedVar<B>>| -> Result<()> {
-        for v in vars {
-            let key = format!("{prefix}.{}", v.name);
-            let t = tensors.get(&key).ok_or_else(|| Error::Checkpoint {
-                path: file.clone(),
-                msg: format!("missing tensor '{key}'"),
-            })?;
-            v.var.set(t)?;
-        }
-        Ok(())
-    };
-    set("student", run.models.student.named_vars())?;
-    set("generator", run.models.generator.named_vars())?;
-    if let Some(d) = &run.models.discriminator {
-        set("discriminator", d.named_vars())?;
-    }
-    let opt_state = |prefix: &str| -> Vec<(String, Tensor<B>)> {
-        tensors
-            .iter()
-            .filter_map(|(k, t)| {
-                k.strip_prefix(&format!("{prefix}."))
-                    .map(|n| (n.to_string(), t.clone()))
-            })
-            .collect()
-    };
-    run.student_opt.load_state(&opt_state("opt_student"))?;
-    run.generator_opt.load_state(&opt_state("opt_generator"))?;
-    if let Some(o) = run.discriminator_opt.as_mut() {
-        o.load_state(&opt_state("opt_discriminator"))?;
-    }
-    if let (Some(f), Some(l)) = (
-        tensors.get("cache.target_features"),
-        tensors.get("cache.target_logits"),
-    ) {
-        run.set_target_cache(f.clone(), l.clone());
-    }
-    if let (Some(f), Some(l)) = (
-        tensors.get("cache.teacher_target_features"),
-        tensors.get("cache.teacher_target_logits"),
-    ) {
-        run.set_teacher_target_cache(f.clone(), l.clone());
-    }
-    if let Some(t) = tensors.get("cache.cbst_thresholds") {
-        run.cbst_thresholds = Some(t.to_vec()?);
-    }
-    run.iteration = state.iteration;
-    run.warmup_done = state.warmup_done;
-    run.rng = SeedRng::from_state(state.rng_seed, state.rng_word_pos);
-    run.cursor = state.cursor;
+    crate::algo::methods::load_prefixed("student", run.core.student.named_vars(), &tensors, &file)?;
+    run.core
+        .student_opt
+        .load_state(&crate::algo::methods::optimizer_state(
+            "opt_student",
+            &tensors,
+        ))?;
+    run.method.load_state(&tensors, &file)?;
+    run.method
+        .load_scalars(&state.method)
+        .map_err(|e| Error::Checkpoint {
+            path: file.clone(),
+            msg: e.to_string(),
+        })?;
+    run.core.iteration = state.iteration;
+    run.core.warmup_done = state.warmup_done;
+    run.core.cursor = state.cursor;
     Ok(state.log)
 }
 
 /// Writes the state after a stop request and says how to continue (or, if
 /// the state cannot be written, says that too).
 fn interrupted<B: Backend>(
-    run: &Sfda<B>,
+    run: &Adaptation<B>,
     state_dir: &Path,
     log: &[serde_json::Value],
     what: String,
@@ -369,7 +464,7 @@ fn loss_message(values: &[(String, f32)]) -> String {
 /// `train_log.json`, `fakes.png` (fakes with the teacher's predictions, the
 /// paper's Fig. 7), `loss_curves.png`, and `state/` for `--resume`.
 pub fn run_adaptation<B: Backend>(
-    run: &mut Sfda<B>,
+    run: &mut Adaptation<B>,
     inputs: &AdaptInputs<'_>,
 ) -> Result<AdaptSummary> {
     let out = inputs.out;
@@ -393,11 +488,11 @@ pub fn run_adaptation<B: Backend>(
         log_records = restore_state(run, &state_dir)?;
     }
     let mut log = JsonLog::new(&out.join("train_log.json"), log_records);
-    let dev = run.device.clone();
+    let dev = run.core.device.clone();
     let before = match inputs.val.filter(|_| inputs.evaluate_source) {
         Some(v) => Some(
             evaluate(
-                run.models.teacher.as_ref(),
+                run.core.teacher.as_ref(),
                 v,
                 inputs.class_set,
                 &dev,
@@ -407,17 +502,17 @@ pub fn run_adaptation<B: Backend>(
         ),
         None => None,
     };
-    if !run.cfg.ablation.transfer_only && inputs.target.is_none() {
+    if run.method.target_views() != TargetViews::None && inputs.target.is_none() {
         return Err(Error::Config {
             key: "target".into(),
             msg: "adaptation needs target images (or set ablation.transfer_only = true)".into(),
         });
     }
     let t0 = Instant::now();
-    let (warmup, iterations) = (run.cfg.warmup_steps(), run.cfg.student_steps());
+    let (warmup, iterations) = (run.info.warmup_steps, run.info.student_steps);
     let total = (warmup + iterations) as u64;
     let bar = progress_bar(total, "adapt", inputs.progress);
-    bar.set_position((run.warmup_done + run.iteration) as u64);
+    bar.set_position((run.core.warmup_done + run.core.iteration) as u64);
     let mut done_now = 0usize;
     let stop = |n: usize| inputs.stop_after.is_some_and(|s| n >= s);
     let mut last_values = Vec::new();
@@ -428,31 +523,28 @@ pub fn run_adaptation<B: Backend>(
         Vec::new()
     };
     let mut bns_log = JsonLog::new(&bns_path, bns_records);
-    if run.cfg.method == crate::algo::Method::Sfda
-        && run.cfg.generator_warmup > 0
-        && warmup == 0
-        && run.warmup_done == 0
-        && run.iteration == 0
-    {
-        let note =
-            "generator warm-up skipped: it estimates the source by L_BNS alone, which is off";
-        bar.println(note);
-        log.push(serde_json::json!({ "step": 0, "note": note }))?;
+    if run.core.warmup_done == 0 && run.core.iteration == 0 {
+        for note in run.method.notes() {
+            bar.println(&note);
+            log.push(serde_json::json!({ "step": 0, "note": note }))?;
+        }
     }
-    while run.warmup_done < warmup && !stop(done_now) {
+    while run.core.warmup_done < warmup && !stop(done_now) {
         let values = prefix_values("g_", run.warmup_step()?);
         bar.set_message(format!("warm-up {}", loss_message(&values)));
         bar.inc(1);
         done_now += 1;
         // Warm-up steps are logged with steps −warmup+1 … 0.
-        let step = run.warmup_done as i64 - warmup as i64;
+        let step = run.core.warmup_done as i64 - warmup as i64;
         let (mut rec, layers) = log_record(step, &values);
         rec["phase"] = serde_json::json!("warmup");
         log.push(rec)?;
         if let Some(l) = layers {
             bns_log.push(l)?;
         }
-        if run.cfg.checkpoint_every > 0 && run.warmup_done % run.cfg.checkpoint_every == 0 {
+        if run.core.cfg.checkpoint_every > 0
+            && run.core.warmup_done % run.core.cfg.checkpoint_every == 0
+        {
             save_state(run, &state_dir, log.records())?;
         }
         if crate::interrupt::requested() {
@@ -461,16 +553,16 @@ pub fn run_adaptation<B: Backend>(
                 run,
                 &state_dir,
                 log.records(),
-                format!("warm-up step {} of {warmup}", run.warmup_done),
+                format!("warm-up step {} of {warmup}", run.core.warmup_done),
             ));
         }
     }
-    while run.iteration < iterations && !stop(done_now) {
+    while run.core.iteration < iterations && !stop(done_now) {
         let values = run.iterate(inputs.target)?;
         bar.set_message(loss_message(&values));
         bar.inc(1);
         done_now += 1;
-        let (mut rec, layers) = log_record(run.iteration as i64, &values);
+        let (mut rec, layers) = log_record(run.core.iteration as i64, &values);
         if let Some(l) = layers {
             bns_log.push(l)?;
         }
@@ -479,23 +571,20 @@ pub fn run_adaptation<B: Backend>(
             .filter(|(k, _)| !k.contains("bns/"))
             .collect();
         last_values = values;
-        let it = run.iteration;
-        if run.cfg.eval_every > 0 && it % run.cfg.eval_every == 0 && it < run.cfg.iterations {
+        let it = run.core.iteration;
+        if run.core.cfg.eval_every > 0
+            && it % run.core.cfg.eval_every == 0
+            && it < run.core.cfg.iterations
+        {
             if let Some(v) = inputs.val {
-                let m = evaluate(
-                    run.models.student.as_ref(),
-                    v,
-                    inputs.class_set,
-                    &dev,
-                    false,
-                )?
-                .metrics;
+                let m =
+                    evaluate(run.core.student.as_ref(), v, inputs.class_set, &dev, false)?.metrics;
                 rec["val_miou"] = serde_json::json!(m.miou * 100.0);
                 bar.println(format!("step {it}: val mIoU {:.2}", m.miou * 100.0));
             }
         }
         log.push(rec)?;
-        if run.cfg.checkpoint_every > 0 && it % run.cfg.checkpoint_every == 0 {
+        if run.core.cfg.checkpoint_every > 0 && it % run.core.cfg.checkpoint_every == 0 {
             save_state(run, &state_dir, log.records())?;
         }
         if crate::interrupt::requested() && it < iterations {
@@ -509,14 +598,14 @@ pub fn run_adaptation<B: Backend>(
         }
     }
     bar.finish_and_clear();
-    let finished = run.iteration >= iterations && run.warmup_done >= warmup;
+    let finished = run.core.iteration >= iterations && run.core.warmup_done >= warmup;
     if !finished {
         save_state(run, &state_dir, log.records())?;
     }
     let after = match (inputs.val, finished) {
         (Some(v), true) => Some(
             evaluate(
-                run.models.student.as_ref(),
+                run.core.student.as_ref(),
                 v,
                 inputs.class_set,
                 &dev,
@@ -528,7 +617,7 @@ pub fn run_adaptation<B: Backend>(
     };
     let ckpt = out.join("adapted.safetensors");
     if finished {
-        let src = &run.models.source_meta;
+        let src = &run.core.source_meta;
         let meta = CheckpointMeta {
             provenance: Provenance {
                 backend: B::NAME.into(),
@@ -538,17 +627,15 @@ pub fn run_adaptation<B: Backend>(
                     .target
                     .map(|t| t.dataset().describe())
                     .unwrap_or_default(),
-                seed: Some(run.cfg.seed),
-                iterations: Some(run.iteration as u64),
+                seed: Some(run.core.cfg.seed),
+                iterations: Some(run.core.iteration as u64),
                 parent: Some(inputs.source.display().to_string()),
                 ..Provenance::default()
             },
             ..src.clone()
         };
-        checkpoint::save(&ckpt, run.models.student.as_ref(), &meta)?;
-        if !run.cfg.method.is_baseline() {
-            fake_grid(run, &out.join("fakes.png"), 6)?;
-        }
+        checkpoint::save(&ckpt, run.core.student.as_ref(), &meta)?;
+        run.method.write_pictures(&run.core, out)?;
         if !log.records().is_empty() {
             loss_curves(log.records(), &out.join("loss_curves.png"))?;
         }
@@ -557,11 +644,11 @@ pub fn run_adaptation<B: Backend>(
         }
     }
     let report = AdaptReport {
-        method: method_name(&run.cfg),
+        method: run.info.label.clone(),
         backend: B::NAME.into(),
         device: B::device_spec(&dev).to_string(),
         source: inputs.source.display().to_string(),
-        iterations: run.iteration,
+        iterations: run.core.iteration,
         seconds: t0.elapsed().as_secs_f64(),
         class_set: inputs.class_set,
         before: before.map(|m| MethodScores {
@@ -569,14 +656,14 @@ pub fn run_adaptation<B: Backend>(
             metrics: m,
         }),
         after: after.map(|m| MethodScores {
-            name: method_name(&run.cfg),
+            name: run.info.label.clone(),
             metrics: m,
         }),
         final_losses: last_values
             .into_iter()
             .filter(|(k, _)| !k.starts_with("time_"))
             .collect(),
-        config: run.cfg.clone(),
+        config: run.core.cfg.clone(),
     };
     if finished {
         report.write(out)?;
@@ -586,31 +673,4 @@ pub fn run_adaptation<B: Backend>(
         report,
         finished,
     })
-}
-
-/// The method's name in tables (`SFDA`, `SFDA (w/o IPSM)`, `transfer only
-/// (BNS+DAD)`, `MinEnt`, `TENT`...).
-pub fn method_name(cfg: &AdaptConfig) -> String {
-    if cfg.method.is_baseline() {
-        return cfg.method.display().into();
-    }
-    let a = &cfg.ablation;
-    if a.transfer_only {
-        let parts: Vec<&str> = [("BNS", a.bns), ("DAD", a.dad)]
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(n, _)| *n)
-            .collect();
-        let what = if parts.is_empty() {
-            "MAE".to_string()
-        } else {
-            parts.join("+")
-        };
-        return format!("transfer only ({what})");
-    }
-    if a.ipsm {
-        "SFDA".into()
-    } else {
-        "SFDA (w/o IPSM)".into()
-    }
 }

@@ -20,14 +20,13 @@ use crate::{Error, Result};
 pub struct RunState {
     /// Student steps done.
     pub iteration: usize,
-    /// Generator warm-up steps done.
+    /// Warm-up steps done.
     pub warmup_done: usize,
-    /// ChaCha seed of the latent generator.
-    pub rng_seed: [u8; 32],
-    /// Its word position.
-    pub rng_word_pos: u128,
     /// Next target batch.
     pub cursor: Cursor,
+    /// The method's own scalars ([`crate::algo::AdaptMethod::scalars`]).
+    #[serde(default)]
+    pub method: serde_json::Value,
     /// One record per logged step.
     pub log: Vec<serde_json::Value>,
     /// Hash of the config, to refuse resuming with another one.

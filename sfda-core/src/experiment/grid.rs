@@ -38,21 +38,24 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::algo::{AdaptConfig, Method};
+use crate::algo::{describe_method, AdaptConfig};
 use crate::job::DEMO_PRESET;
 use crate::{Error, Result};
 
-/// Method names a grid accepts: the config's methods plus `sfda_wo_ipsm`.
-pub const GRID_METHODS: &[&str] = &[
-    "source_only",
-    "minent",
-    "maxsquare",
-    "tent",
-    "shot_im",
-    "cbst",
-    "sfda_wo_ipsm",
-    "sfda",
-];
+/// Grid names that are not registered methods: `sfda_wo_ipsm` is method
+/// `sfda` with `ablation.ipsm = false`.
+pub const GRID_ALIASES: &[&str] = &["sfda_wo_ipsm"];
+
+/// Method names a grid accepts: every registered method (built-ins and
+/// those of loaded plugins) and the [`GRID_ALIASES`].
+pub fn grid_methods() -> Vec<String> {
+    let mut v: Vec<String> = crate::registry::method_names()
+        .into_iter()
+        .map(String::from)
+        .collect();
+    v.extend(GRID_ALIASES.iter().map(|s| s.to_string()));
+    v
+}
 
 /// Transfer-only variants (Table 4).
 pub const TRANSFER_VARIANTS: &[&str] = &["bns", "dad", "bns+dad"];
@@ -115,7 +118,7 @@ pub struct ComparisonSpec {
     /// A sentence for the report.
     #[serde(default)]
     pub note: String,
-    /// Methods, in table order (see [`GRID_METHODS`]).
+    /// Methods, in table order (see [`grid_methods`]).
     pub methods: Vec<String>,
     /// Target severity for this study (overrides the benchmark's).
     #[serde(default)]
@@ -137,7 +140,7 @@ pub struct SweepSpec {
     /// A sentence for the report.
     #[serde(default)]
     pub note: String,
-    /// The method (see [`GRID_METHODS`]).
+    /// The method (see [`grid_methods`]).
     pub method: String,
     /// The swept config key (dotted, e.g. `weights.alpha`, `k`) or `severity`.
     pub param: String,
@@ -341,7 +344,8 @@ fn method_overrides(name: &str) -> Option<toml::Table> {
     let (key, ipsm) = match name {
         "sfda_wo_ipsm" => ("sfda", Some(false)),
         "sfda" => ("sfda", Some(true)),
-        other => (Method::from_key(other)?.key(), None),
+        other if crate::registry::method_names().contains(&other) => (other, None),
+        _ => return None,
     };
     let mut t = toml::Table::new();
     t.insert("method".into(), toml::Value::String(key.into()));
@@ -354,20 +358,19 @@ fn method_overrides(name: &str) -> Option<toml::Table> {
     Some(t)
 }
 
-fn method_label(name: &str) -> String {
-    match name {
-        "sfda_wo_ipsm" => "SFDA (w/o IPSM)".into(),
-        other => Method::from_key(other)
-            .map(|m| m.display().to_string())
-            .unwrap_or_else(|| other.to_string()),
-    }
+/// The table label of the method of `cfg` (its description's).
+fn method_label(cfg: &AdaptConfig) -> Result<String> {
+    Ok(describe_method(cfg)?.label)
 }
 
 fn unknown_method(origin: &str, study: &str, name: &str) -> Error {
     err(
         origin,
         &format!("study '{study}', method '{name}'"),
-        format!("unknown method; known: {}", GRID_METHODS.join(", ")),
+        format!(
+            "unknown method; known: {} (a plugin adds more: --plugin PATH)",
+            grid_methods().join(", ")
+        ),
     )
 }
 
@@ -507,7 +510,9 @@ impl Experiment {
                         study: c.name.clone(),
                         kind: StudyKind::Comparison,
                         entry: m.clone(),
-                        label: method_label(m),
+                        label: method_label(&cfg).map_err(|e| {
+                            err(&origin, &format!("study '{}', method '{m}'", c.name), e)
+                        })?,
                         value: None,
                         seed,
                         severity: sev,
@@ -630,7 +635,7 @@ impl Experiment {
         if grid.share_source_estimate {
             let seed = grid.seeds[0];
             for c in &mut cells {
-                let steps = c.cfg.warmup_steps();
+                let steps = describe_method(&c.cfg)?.warmup_steps;
                 if steps > 0 && c.cfg.source_estimate.is_none() {
                     c.estimate = Some(EstimatePlan { seed, steps });
                 }

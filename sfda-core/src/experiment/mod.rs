@@ -9,8 +9,8 @@ mod tables;
 
 pub use cell::{CellResult, SourceInfo};
 pub use grid::{
-    fmt_value, BenchmarkSpec, Cell, ComparisonSpec, EstimatePlan, Experiment, Grid, SourceSpec,
-    StudyKind, SweepSpec, TransferSpec, GRID_METHODS, TRANSFER_VARIANTS,
+    fmt_value, grid_methods, BenchmarkSpec, Cell, ComparisonSpec, EstimatePlan, Experiment, Grid,
+    SourceSpec, StudyKind, SweepSpec, TransferSpec, GRID_ALIASES, TRANSFER_VARIANTS,
 };
 pub use run::{ExperimentJob, ExperimentSummary};
 pub use tables::{mean_std, render, RenderContext, Row, StudyTable};

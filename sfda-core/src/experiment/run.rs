@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::algo::estimate::{estimate_key, file_hash, read_estimate_meta, ESTIMATE_FILE};
-use crate::algo::method_name;
 use crate::checkpoint::read_meta;
 use crate::data::{write_atomic, Domain, Split, SynthSpec};
 use crate::experiment::cell::{CellResult, SourceInfo};
@@ -348,7 +347,7 @@ impl ExperimentJob {
         Ok(CellResult {
             cell: cell.clone(),
             hash,
-            method: method_name(&cell.cfg),
+            method: report.method.clone(),
             metrics,
             seconds: report.seconds,
             iterations: report.iterations,

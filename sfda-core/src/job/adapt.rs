@@ -39,7 +39,7 @@ impl AdaptJob {
         let mut run = build_run::<B>(&self.cfg, &self.source, dev, None)?;
         let resize = self.cfg.target_size;
         // Target images are fed as the source model's sidecar says it was trained.
-        let normalize = Normalize::from(run.models.source_meta.normalization);
+        let normalize = Normalize::from(run.core.source_meta.normalization);
         let target = match &self.target {
             Some(t) if !self.cfg.ablation.transfer_only => {
                 let mut lc = LoaderConfig::train(self.cfg.batch_size, self.cfg.seed, None);

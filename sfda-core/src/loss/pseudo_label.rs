@@ -54,7 +54,7 @@ impl ClassConfidences {
     pub fn thresholds(&self, portion: f64) -> Result<Vec<f32>> {
         if !(portion > 0.0 && portion <= 1.0) {
             return Err(Error::Config {
-                key: "baseline.cbst_portion".into(),
+                key: "method.portion".into(),
                 msg: format!("must lie in (0, 1], got {portion}"),
             });
         }

@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 
 use crate::dispatch::BackendEntry;
 use crate::plugin::registrar::PluginRegistrar;
-use crate::registry::{ArchEntry, LossEntry, RankerEntry};
+use crate::registry::{ArchEntry, LossEntry, MethodEntry, RankerEntry};
 
 /// Version of the plugin ABI: the layout of [`PluginDeclaration`], the
 /// meaning of its fields and the registration protocol. Bumped on any change;
@@ -87,6 +87,7 @@ pub extern "C" fn build_fingerprint() -> u64 {
     TypeId::of::<ArchEntry>().hash(&mut h);
     TypeId::of::<LossEntry>().hash(&mut h);
     TypeId::of::<RankerEntry>().hash(&mut h);
+    TypeId::of::<MethodEntry>().hash(&mut h);
     TypeId::of::<BackendEntry>().hash(&mut h);
     TypeId::of::<crate::Error>().hash(&mut h);
     h.finish()

@@ -57,7 +57,7 @@ const REBUILD: &str = "rebuild the plugin together with this sfda, in one cargo 
                        dependency features: `cargo build --release -p sfda -p <plugin-package>`";
 
 /// Loads the plugin library at `path` and adds its networks, losses and
-/// rankers to the registries. Loading the same file twice is a no-op that
+/// rankers and adaptation methods to the registries. Loading the same file twice is a no-op that
 /// returns the first load's info.
 ///
 /// Checked, in order, each failure an [`Error::Plugin`] saying what to do:
@@ -230,6 +230,13 @@ pub fn load_plugin(path: &Path) -> Result<PluginInfo> {
         &host_types,
         &mut components,
     )?;
+    check_entries(
+        &path,
+        &name,
+        &registrar.methods,
+        &host_types,
+        &mut components,
+    )?;
     {
         let mut d = DYNAMIC.write().unwrap_or_else(|p| p.into_inner());
         d.archs
@@ -238,6 +245,8 @@ pub fn load_plugin(path: &Path) -> Result<PluginInfo> {
             .extend(registrar.losses.iter().map(|e| (*e, path.clone())));
         d.rankers
             .extend(registrar.rankers.iter().map(|e| (*e, path.clone())));
+        d.methods
+            .extend(registrar.methods.iter().map(|e| (*e, path.clone())));
     }
     let info = PluginInfo {
         path,

@@ -2,8 +2,8 @@
 
 use std::any::TypeId;
 
-use crate::registry::components::{all_of, ArchKind, Ctors, LossKind, RankerKind};
-use crate::registry::{ArchEntry, LossEntry, RankerEntry};
+use crate::registry::components::{all_of, ArchKind, Ctors, LossKind, MethodKind, RankerKind};
+use crate::registry::{ArchEntry, LossEntry, MethodEntry, RankerEntry};
 
 /// A backend of the host, as a plugin sees it during registration.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +28,7 @@ pub struct PluginRegistrar {
     pub(crate) archs: Vec<&'static ArchEntry>,
     pub(crate) losses: Vec<&'static LossEntry>,
     pub(crate) rankers: Vec<&'static RankerEntry>,
+    pub(crate) methods: Vec<&'static MethodEntry>,
     pub(crate) error: Option<String>,
 }
 
@@ -55,6 +56,10 @@ impl PluginRegistrar {
     pub fn add_ranker(&mut self, e: &'static RankerEntry) {
         self.rankers.push(e);
     }
+    /// Adds an adaptation method.
+    pub fn add_method(&mut self, e: &'static MethodEntry) {
+        self.methods.push(e);
+    }
     /// Records why registration failed (plugin side).
     pub fn set_error(&mut self, msg: impl Into<String>) {
         self.error = Some(msg.into());
@@ -79,10 +84,15 @@ impl PluginRegistrar {
                 self.add_ranker(e);
             }
         }
+        for (e, _) in all_of::<MethodKind>() {
+            if matches!(e.ctors, Ctors::PerBackend(_)) {
+                self.add_method(e);
+            }
+        }
     }
     /// Number of entries added.
     pub fn len(&self) -> usize {
-        self.archs.len() + self.losses.len() + self.rankers.len()
+        self.archs.len() + self.losses.len() + self.rankers.len() + self.methods.len()
     }
     /// Whether nothing was added.
     pub fn is_empty(&self) -> bool {

@@ -44,6 +44,8 @@ pub enum ComponentKind {
     Loss,
     /// A patch ranker ([`PatchRanker`]).
     Ranker,
+    /// An adaptation method (`crate::algo::AdaptMethod`).
+    Method,
 }
 
 impl ComponentKind {
@@ -54,6 +56,7 @@ impl ComponentKind {
             ComponentKind::Arch => "arch",
             ComponentKind::Loss => "loss",
             ComponentKind::Ranker => "ranker",
+            ComponentKind::Method => "method",
         }
     }
     /// The plural noun used in "known ..." lists.
@@ -63,6 +66,7 @@ impl ComponentKind {
             ComponentKind::Arch => "architectures",
             ComponentKind::Loss => "distillation losses",
             ComponentKind::Ranker => "patch rankers",
+            ComponentKind::Method => "adaptation methods",
         }
     }
 }
@@ -101,6 +105,25 @@ pub type LossMakeFn = fn(options: &toml::Value) -> Result<Box<dyn Any + Send>>;
 /// Type-erased constructor of a patch ranker for one backend from its TOML
 /// options: the result is a `Box<Box<dyn PatchRanker<B>>>`.
 pub type RankerMakeFn = fn(options: &toml::Value) -> Result<Box<dyn Any + Send>>;
+
+/// Type-erased constructor of an adaptation method for one backend: `build`
+/// is a `&crate::algo::MethodBuild<B>`, the result a
+/// `Box<Box<dyn AdaptMethod<B>>>` (the erasure keeps the registry free of
+/// the algorithm's types; `crate::algo::methods` does the casts).
+pub type MethodMakeFn = fn(build: &dyn Any) -> Result<Box<dyn Any>>;
+/// Type-erased description of a method for a config: `cfg` is a
+/// `&crate::algo::AdaptConfig`, the result a `Box<crate::algo::MethodInfo>`.
+pub type MethodDescribeFn = fn(cfg: &dyn Any) -> Result<Box<dyn Any>>;
+
+/// The per-backend constructor of a method and its backend-independent
+/// description.
+#[derive(Clone, Copy)]
+pub struct MethodCtor {
+    /// Builds the method.
+    pub make: MethodMakeFn,
+    /// Describes it for a config (label, steps; checks its options).
+    pub describe: MethodDescribeFn,
+}
 
 /// The constructor of a component for one backend.
 pub struct BackendCtor<F: 'static> {
@@ -152,6 +175,14 @@ impl Kind for RankerKind {
     const KIND: ComponentKind = ComponentKind::Ranker;
 }
 
+/// Marker of adaptation method entries.
+#[derive(Debug)]
+pub struct MethodKind;
+impl Kind for MethodKind {
+    type Make = MethodCtor;
+    const KIND: ComponentKind = ComponentKind::Method;
+}
+
 /// A registered component: a name, a version, a one-line summary and its
 /// constructors.
 pub struct ComponentEntry<K: Kind> {
@@ -182,10 +213,13 @@ pub type ArchEntry = ComponentEntry<ArchKind>;
 pub type LossEntry = ComponentEntry<LossKind>;
 /// A registered patch ranker.
 pub type RankerEntry = ComponentEntry<RankerKind>;
+/// A registered adaptation method.
+pub type MethodEntry = ComponentEntry<MethodKind>;
 
 inventory::collect!(ArchEntry);
 inventory::collect!(LossEntry);
 inventory::collect!(RankerEntry);
+inventory::collect!(MethodEntry);
 
 impl<K: Kind> ComponentEntry<K> {
     /// Backends this entry can build for (`None`: every backend, for the
@@ -203,12 +237,14 @@ pub(crate) struct DynamicEntries {
     pub(crate) archs: Vec<(&'static ArchEntry, PathBuf)>,
     pub(crate) losses: Vec<(&'static LossEntry, PathBuf)>,
     pub(crate) rankers: Vec<(&'static RankerEntry, PathBuf)>,
+    pub(crate) methods: Vec<(&'static MethodEntry, PathBuf)>,
 }
 
 pub(crate) static DYNAMIC: RwLock<DynamicEntries> = RwLock::new(DynamicEntries {
     archs: Vec::new(),
     losses: Vec::new(),
     rankers: Vec::new(),
+    methods: Vec::new(),
 });
 
 /// Selects the list of one kind from the static and dynamic registries.
@@ -234,6 +270,7 @@ macro_rules! registered {
 registered!(ArchKind, archs);
 registered!(LossKind, losses);
 registered!(RankerKind, rankers);
+registered!(MethodKind, methods);
 
 /// Every entry of one kind with its origin, sorted by name.
 pub(crate) fn all_of<K: Registered>() -> Vec<(&'static ComponentEntry<K>, Origin)> {
@@ -269,6 +306,11 @@ pub fn loss_names() -> Vec<&'static str> {
 /// Names of every registered patch ranker, sorted.
 pub fn ranker_names() -> Vec<&'static str> {
     names_of::<RankerKind>()
+}
+
+/// Names of every registered adaptation method, sorted.
+pub fn method_names() -> Vec<&'static str> {
+    names_of::<MethodKind>()
 }
 
 /// The entry called `name`; an unknown name is an [`Error::Config`] at
@@ -389,6 +431,56 @@ pub fn lookup_arch<B: Backend>(
     }
 }
 
+/// Looks method `name` up for backend `B`: [`Lookup::Generic`] for
+/// sfda-core's built-in methods (`crate::algo::methods` builds those),
+/// otherwise its registered constructor for `B` (the caller runs it: the
+/// constructor's argument and result are the algorithm's types). An unknown
+/// name is an [`Error::Config`] at `method` listing the registered ones.
+pub fn lookup_method<B: Backend>(name: &str) -> Result<Lookup<(MethodMakeFn, Origin)>> {
+    let (entry, origin) = find::<MethodKind>("method", name)?;
+    match &entry.ctors {
+        Ctors::Generic => Ok(Lookup::Generic),
+        Ctors::PerBackend(cs) => {
+            let c = ctor_for::<B, _>(entry, cs, &origin)?;
+            Ok(Lookup::Built((c.make.make, origin)))
+        }
+    }
+}
+
+/// Describes method `name` without a backend: [`Lookup::Generic`] for the
+/// built-ins, otherwise its registered description function.
+pub fn lookup_method_description(name: &str) -> Result<Lookup<(MethodDescribeFn, Origin)>> {
+    let (entry, origin) = find::<MethodKind>("method", name)?;
+    match &entry.ctors {
+        Ctors::Generic => Ok(Lookup::Generic),
+        Ctors::PerBackend(cs) => match cs.first() {
+            Some(c) => Ok(Lookup::Built((c.make.describe, origin))),
+            None => Err(Error::Config {
+                key: "method".into(),
+                msg: format!("method '{name}' (from {origin}) has no constructor"),
+            }),
+        },
+    }
+}
+
+/// Runs a plugin's type-erased constructor or description, turning a panic
+/// into an error and a result of another type than `T` into an error
+/// naming the origin.
+pub fn call_erased<T: 'static>(
+    what: &str,
+    origin: &Origin,
+    f: impl FnOnce() -> Result<Box<dyn Any>>,
+) -> Result<T> {
+    let any = call_ctor(what, origin, f)?;
+    any.downcast::<T>().map(|b| *b).map_err(|_| {
+        Error::msg(format!(
+            "{what} (from {origin}) returned a value of another type than this binary expects: \
+             it was built against a different build of sfda-core or of the backend; rebuild it \
+             in the sfda workspace with the same profile as sfda"
+        ))
+    })
+}
+
 /// Builds the distillation loss `name` from its TOML options (an unknown
 /// name is an [`Error::Config`] at `key` listing the registered losses).
 pub fn make_loss<B: Backend>(
@@ -503,13 +595,14 @@ fn infos_of<K: Registered>(out: &mut Vec<ComponentInfo>) {
     }
 }
 
-/// Every registered component — networks, losses, rankers — sorted by
+/// Every registered component — networks, losses, rankers, methods — sorted by
 /// kind, then name (`crate::dispatch::components` adds the backends).
 pub fn components() -> Vec<ComponentInfo> {
     let mut out = Vec::new();
     infos_of::<ArchKind>(&mut out);
     infos_of::<LossKind>(&mut out);
     infos_of::<RankerKind>(&mut out);
+    infos_of::<MethodKind>(&mut out);
     out
 }
 

@@ -3,7 +3,7 @@
 //! that the frozen teacher's BatchNorm statistics on its fakes match the
 //! running statistics the source data left behind (`L_BNS`, eq. 4). That is
 //! exactly the generator warm-up of an adaptation run
-//! ([`Sfda::warmup_step`]); done once here, it is saved with its provenance
+//! ([`SfdaMethod::warmup_step`]); done once here, it is saved with its provenance
 //! and reused by any number of `adapt` runs, seeds and experiment cells
 //! (`source_estimate = "DIR"` in the config, or `sfda adapt
 //! --source-estimate DIR`), which then skip their warm-up.
@@ -23,11 +23,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::algo::config::{AdaptConfig, NetSize};
 use crate::algo::diagnostics::{bns_layers, bns_total};
-use crate::algo::pictures::{bns_layer_curves, fake_grid, loss_curves};
-use crate::algo::run::{build_run, log_record, read_records};
-use crate::algo::sfda::Sfda;
+use crate::algo::method_config::MethodConfig;
+use crate::algo::methods::sfda::{build_sfda, fake_grid, SfdaMethod};
+use crate::algo::pictures::{bns_layer_curves, loss_curves};
+use crate::algo::run::{build_run_with, log_record, read_records};
+use crate::algo::run_core::RunCore;
 use crate::algo::state::{load_tensors, save_tensors_with_metadata};
-use crate::algo::Method;
 use crate::data::{write_atomic, DataLoader};
 use crate::model::{BnMode, ForwardOpts};
 use crate::net::GeneratorConfig;
@@ -104,11 +105,11 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 
 /// Sets the generator of `run` from the `generator.*` tensors of `file`.
 fn set_generator<B: Backend>(
-    run: &Sfda<B>,
+    sfda: &SfdaMethod<B>,
     tensors: &std::collections::BTreeMap<String, Tensor<B>>,
     file: &Path,
 ) -> Result<()> {
-    for v in run.models.generator.named_vars() {
+    for v in sfda.generator.named_vars() {
         let key = format!("generator.{}", v.name);
         let t = tensors.get(&key).ok_or_else(|| Error::Checkpoint {
             path: file.to_path_buf(),
@@ -162,10 +163,15 @@ pub fn read_estimate_meta(path: &Path) -> Result<EstimateMeta> {
     Ok(m)
 }
 
-/// Puts the generator of a finished estimate into `run` and marks its
-/// warm-up done. Errors name the file and what differs: another source
-/// checkpoint, another generator shape, an unfinished estimate.
-pub fn apply_estimate<B: Backend>(run: &mut Sfda<B>, path: &Path, source: &Path) -> Result<()> {
+/// Puts the generator of a finished estimate into `sfda` and marks the
+/// warm-up of `run` done. Errors name the file and what differs: another
+/// source checkpoint, another generator shape, an unfinished estimate.
+pub fn apply_estimate<B: Backend>(
+    sfda: &mut SfdaMethod<B>,
+    run: &mut RunCore<B>,
+    path: &Path,
+    source: &Path,
+) -> Result<()> {
     let file = estimate_file(path);
     let meta = read_estimate_meta(&file)?;
     let bad = |msg: String| Error::Checkpoint {
@@ -187,7 +193,7 @@ pub fn apply_estimate<B: Backend>(run: &mut Sfda<B>, path: &Path, source: &Path)
             source.display()
         )));
     }
-    let want = generator_config(&run.cfg);
+    let want = generator_config(&sfda.cfg);
     if meta.generator != want {
         return Err(bad(format!(
             "its generator is {:?} but this config builds {:?} (fake_size, net_size, latent_dim must match)",
@@ -195,8 +201,8 @@ pub fn apply_estimate<B: Backend>(run: &mut Sfda<B>, path: &Path, source: &Path)
         )));
     }
     let tensors = load_tensors::<B>(&file, &run.device)?;
-    set_generator(run, &tensors, &file)?;
-    run.warmup_done = run.cfg.warmup_steps();
+    set_generator(sfda, &tensors, &file)?;
+    run.warmup_done = run.warmup_steps;
     Ok(())
 }
 
@@ -230,7 +236,7 @@ pub struct EstimateSummary {
 
 fn estimation_config(cfg: &AdaptConfig, steps: usize) -> AdaptConfig {
     let mut c = cfg.clone();
-    c.method = Method::Sfda;
+    c.method = MethodConfig::default();
     c.generator_warmup = steps;
     c.source_estimate = None;
     c.ablation.transfer_only = true;
@@ -264,12 +270,12 @@ pub fn estimate_key(cfg: &AdaptConfig, steps: usize, source_hash: &str) -> Strin
 }
 
 /// Mean `L_BNS` (eq. 4) of up to 8 real batches through the teacher.
-fn reference_bns<B: Backend>(run: &Sfda<B>, loader: &DataLoader) -> Result<f32> {
+fn reference_bns<B: Backend>(run: &RunCore<B>, loader: &DataLoader) -> Result<f32> {
     let mut sum = 0.0f64;
     let mut n = 0usize;
     for batch in loader.epoch(0).take(8) {
         let x = batch_images::<B>(&batch?, &run.device)?;
-        let t = run.models.teacher.forward(
+        let t = run.teacher.forward(
             &x,
             ForwardOpts {
                 bn: BnMode::Eval,
@@ -312,7 +318,8 @@ pub fn estimate_source<B: Backend>(
     let _lock = crate::run_dir::RunLock::acquire(out, "estimate-source")?;
     crate::atomic::remove_stale_temps(out)?;
     let file = out.join(ESTIMATE_FILE);
-    let mut run = build_run::<B>(&ecfg, inputs.source, dev, None)?;
+    let (mut run, mut sfda) =
+        build_run_with::<B, _>(&ecfg, inputs.source, dev, |b| build_sfda(b, None))?;
     let source_hash = file_hash(inputs.source)?;
     let config_hash = settings_hash(&ecfg);
     let mut seconds = 0.0;
@@ -355,13 +362,13 @@ pub fn estimate_source<B: Backend>(
                 });
             }
             let tensors = load_tensors::<B>(&file, dev)?;
-            set_generator(&run, &tensors, &file)?;
+            set_generator(&sfda, &tensors, &file)?;
             let opt: Vec<(String, Tensor<B>)> = tensors
                 .iter()
                 .filter_map(|(k, t)| k.strip_prefix("opt.").map(|n| (n.to_string(), t.clone())))
                 .collect();
-            run.generator_opt.load_state(&opt)?;
-            run.rng = SeedRng::from_state(m.rng_seed, m.rng_word_pos);
+            sfda.generator_opt.load_state(&opt)?;
+            sfda.rng = SeedRng::from_state(m.rng_seed, m.rng_word_pos);
             run.warmup_done = m.steps;
             seconds = m.seconds;
             // Only the records of the steps the estimate holds (a stop
@@ -388,8 +395,13 @@ pub fn estimate_source<B: Backend>(
     let bar = progress_bar(inputs.steps as u64, "estimate", inputs.progress);
     bar.set_position(run.warmup_done as u64);
     let mut last_bns = finished_before.as_ref().map_or(f32::NAN, |m| m.final_bns);
-    let meta = |run: &Sfda<B>, finished: bool, last_bns: f32, reference: Option<f32>, secs: f64| {
-        let (rng_seed, rng_word_pos) = run.rng.state();
+    let meta = |run: &RunCore<B>,
+                sfda: &SfdaMethod<B>,
+                finished: bool,
+                last_bns: f32,
+                reference: Option<f32>,
+                secs: f64| {
+        let (rng_seed, rng_word_pos) = sfda.rng.state();
         EstimateMeta {
             format: ESTIMATE_FORMAT.into(),
             version: 1,
@@ -410,7 +422,8 @@ pub fn estimate_source<B: Backend>(
         }
     };
     while run.warmup_done < inputs.steps {
-        let values = run.warmup_step()?;
+        let values = sfda.warmup_step(&run)?;
+        run.warmup_done += 1;
         if let Some((_, v)) = values.iter().find(|(k, _)| k == "bns_eq4") {
             last_bns = *v;
         }
@@ -423,22 +436,23 @@ pub fn estimate_source<B: Backend>(
         }
         let every = ecfg.checkpoint_every;
         let unfinished = run.warmup_done < inputs.steps;
-        let save_unfinished = |run: &Sfda<B>| {
+        let save_unfinished = |run: &RunCore<B>, sfda: &SfdaMethod<B>| {
             let m = meta(
                 run,
+                sfda,
                 false,
                 last_bns,
                 None,
                 seconds + t0.elapsed().as_secs_f64(),
             );
-            save_estimate(run, &file, &m)
+            save_estimate(sfda, &file, &m)
         };
         if every > 0 && run.warmup_done % every == 0 && unfinished {
-            save_unfinished(&run)?;
+            save_unfinished(&run, &sfda)?;
         }
         if crate::interrupt::requested() && unfinished {
             bar.finish_and_clear();
-            let resume = match save_unfinished(&run) {
+            let resume = match save_unfinished(&run, &sfda) {
                 Ok(()) => format!(
                     "the estimate so far is saved in {}; continue with the same command and \
                      --resume",
@@ -462,16 +476,17 @@ pub fn estimate_source<B: Backend>(
                 .transpose()?;
             let m = meta(
                 &run,
+                &sfda,
                 true,
                 last_bns,
                 reference,
                 seconds + t0.elapsed().as_secs_f64(),
             );
-            save_estimate(&run, &file, &m)?;
+            save_estimate(&sfda, &file, &m)?;
             m
         }
     };
-    fake_grid(&run, &out.join("fakes.png"), 6)?;
+    fake_grid(&run, sfda.generator.as_ref(), &out.join("fakes.png"), 6)?;
     if !log.records().is_empty() {
         loss_curves(log.records(), &out.join("loss_curves.png"))?;
     }
@@ -482,15 +497,14 @@ pub fn estimate_source<B: Backend>(
     Ok(EstimateSummary { file, meta: m })
 }
 
-fn save_estimate<B: Backend>(run: &Sfda<B>, file: &Path, meta: &EstimateMeta) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor<B>)> = run
-        .models
+fn save_estimate<B: Backend>(sfda: &SfdaMethod<B>, file: &Path, meta: &EstimateMeta) -> Result<()> {
+    let mut tensors: Vec<(String, Tensor<B>)> = sfda
         .generator
         .named_vars()
         .into_iter()
         .map(|v| (format!("generator.{}", v.name), v.var.tensor()))
         .collect();
-    for (n, t) in run.generator_opt.state()? {
+    for (n, t) in sfda.generator_opt.state()? {
         tensors.push((format!("opt.{n}"), t));
     }
     let text = serde_json::to_string(meta).map_err(|e| Error::msg(e.to_string()))?;

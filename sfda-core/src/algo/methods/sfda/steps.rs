@@ -14,57 +14,43 @@
 
 use std::time::Instant;
 
-use crate::algo::baselines::student_vars;
 use crate::algo::config::{AdaptConfig, FakeBn};
-use crate::algo::cursor::Cursor;
 use crate::algo::diagnostics::{
     bns_layers, bns_total, grad_norm, image_moments, mean_max_probability,
 };
 use crate::algo::losses::{sum_terms, weighted_terms, WeightedLoss};
-use crate::algo::method::Method;
-use crate::algo::models::{fake_to_input, SfdaModels};
-use crate::data::DataLoader;
-use crate::diverged::{check_step, StepAt};
+use crate::algo::methods::sfda::fakes::fake_to_input;
+use crate::algo::run_core::{RunCore, StepLosses};
+use crate::diverged::check_step;
 use crate::ipsm::{split_patches, PatchRanker};
 use crate::loss::{discriminator_loss, fool_loss, maxsquare_loss, AdvReduction, DistillInputs};
-use crate::model::{BnMode, ForwardOpts, SegOutput};
-use crate::optim::{Adam, Optimizer, PolyLr, Sgd};
+use crate::model::{BnMode, Discriminator, ForwardOpts, Generator, SegOutput};
+use crate::optim::{Adam, Optimizer};
 use crate::rng::SeedRng;
 use crate::tensor::{grad, Backend, Tensor, Var};
-use crate::train::batch_images;
 use crate::{Error, Result};
 
-/// Loss values of one step, by name, for logs and progress bars.
-pub type StepLosses = Vec<(String, f32)>;
-
-/// A running SFDA adaptation: networks, optimizers, losses, RNG and data cursor.
-pub struct Sfda<B: Backend> {
-    /// The configuration.
+/// The SFDA method's own state: generator `G`, discriminator `D` (absent
+/// without IPSM), their optimizers, the distillation terms, the IPSM
+/// ranker, the latent RNG and the caches of the last target batch. The
+/// teacher and the student are the driver's ([`RunCore`]).
+pub struct SfdaMethod<B: Backend> {
+    /// The configuration (SFDA's options are the config's top-level tables).
     pub cfg: AdaptConfig,
-    /// The networks.
-    pub models: SfdaModels<B>,
+    /// The fake-image generator.
+    pub generator: Box<dyn Generator<B>>,
+    /// The IPSM patch discriminator.
+    pub discriminator: Option<Box<dyn Discriminator<B>>>,
     /// Distillation terms with their generator/student weights.
     pub terms: Vec<WeightedLoss<B>>,
     /// The IPSM patch ranker.
     pub ranker: Box<dyn PatchRanker<B>>,
-    /// Student optimizer (SGD, Nesterov) and its schedule.
-    pub student_opt: Sgd<B>,
-    /// Polynomial decay of the student's learning rate.
-    pub student_lr: PolyLr,
     /// Generator optimizer.
     pub generator_opt: Adam<B>,
     /// Discriminator optimizer (when IPSM is on).
     pub discriminator_opt: Option<Adam<B>>,
     /// Source of latent codes.
     pub rng: SeedRng,
-    /// Position in the target data.
-    pub cursor: Cursor,
-    /// Student steps done.
-    pub iteration: usize,
-    /// Generator warm-up steps done.
-    pub warmup_done: usize,
-    /// Device.
-    pub device: B::Device,
     /// Student features on the last target batch (detached), for `L_DAD^st`
     /// in the next generator step.
     target_features: Option<SegOutput<B>>,
@@ -74,58 +60,36 @@ pub struct Sfda<B: Backend> {
     /// The teacher on the last target batch (detached), for generator-side
     /// losses that [read it](crate::loss::DistillLoss::needs_teacher_target).
     teacher_target: Option<SegOutput<B>>,
-    /// CBST's class thresholds of the current self-training round.
-    pub cbst_thresholds: Option<Vec<f32>>,
 }
 
-impl<B: Backend> Sfda<B> {
-    /// Assembles a run from its parts (see `algo::run` for the usual way).
-    /// The student optimizer gets the variables `cfg.method` updates (see
-    /// [`student_vars`]); an error when the model cannot serve the method.
-    #[allow(clippy::too_many_arguments)]
+impl<B: Backend> SfdaMethod<B> {
+    /// Assembles the method from its parts (see [`super::build_sfda`] for the
+    /// usual way).
     pub fn new(
         cfg: AdaptConfig,
-        models: SfdaModels<B>,
+        generator: Box<dyn Generator<B>>,
+        discriminator: Option<Box<dyn Discriminator<B>>>,
         terms: Vec<WeightedLoss<B>>,
         ranker: Box<dyn PatchRanker<B>>,
-        device: B::Device,
-    ) -> Result<Self> {
-        let svars = student_vars(cfg.method, models.student.as_ref())?
-            .into_iter()
-            .map(|v| v.var)
-            .collect();
-        let student_opt = Sgd::new(svars, cfg.student_optim);
-        let student_lr = PolyLr {
-            base: cfg.student_optim.lr,
-            max_iter: cfg.iterations,
-            power: cfg.poly_power,
-        };
-        let gen_vars = trainable(models.generator.named_vars());
-        let generator_opt = Adam::new(gen_vars, cfg.generator_optim);
-        let discriminator_opt = models
-            .discriminator
+    ) -> Self {
+        let generator_opt = Adam::new(trainable(generator.named_vars()), cfg.generator_optim);
+        let discriminator_opt = discriminator
             .as_ref()
             .map(|d| Adam::new(trainable(d.named_vars()), cfg.discriminator_optim));
         let rng = SeedRng::derive(cfg.seed, "latents");
-        Ok(Sfda {
+        SfdaMethod {
             cfg,
-            models,
+            generator,
+            discriminator,
             terms,
             ranker,
-            student_opt,
-            student_lr,
             generator_opt,
             discriminator_opt,
             rng,
-            cursor: Cursor::default(),
-            iteration: 0,
-            warmup_done: 0,
-            device,
             target_features: None,
             target_logits: None,
             teacher_target: None,
-            cbst_thresholds: None,
-        })
+        }
     }
 
     /// The cached student outputs on the last target batch (features and
@@ -136,7 +100,7 @@ impl<B: Backend> Sfda<B> {
             .map(|o| (o.features.clone(), o.logits.clone()))
     }
 
-    /// Restores the cache written by [`Sfda::target_cache`].
+    /// Restores the cache written by [`Self::target_cache`].
     pub fn set_target_cache(&mut self, features: Tensor<B>, logits: Tensor<B>) {
         self.target_logits = Some(logits.clone());
         self.target_features = Some(SegOutput {
@@ -154,7 +118,7 @@ impl<B: Backend> Sfda<B> {
             .map(|o| (o.features.clone(), o.logits.clone()))
     }
 
-    /// Restores the cache written by [`Sfda::teacher_target_cache`].
+    /// Restores the cache written by [`Self::teacher_target_cache`].
     pub fn set_teacher_target_cache(&mut self, features: Tensor<B>, logits: Tensor<B>) {
         self.teacher_target = Some(SegOutput {
             logits,
@@ -179,8 +143,8 @@ impl<B: Backend> Sfda<B> {
     }
 
     /// The frozen teacher on target images, detached (BN eval mode).
-    fn teacher_on_target(&self, xt: &Tensor<B>) -> Result<SegOutput<B>> {
-        let t = self.models.teacher.forward(xt, ForwardOpts::EVAL)?;
+    fn teacher_on_target(run: &RunCore<B>, xt: &Tensor<B>) -> Result<SegOutput<B>> {
+        let t = run.teacher.forward(xt, ForwardOpts::EVAL)?;
         Ok(SegOutput {
             logits: t.logits.detach()?,
             features: t.features.detach()?,
@@ -188,32 +152,27 @@ impl<B: Backend> Sfda<B> {
         })
     }
 
-    fn uses_target(&self) -> bool {
+    /// Whether the run adapts on target data (not transfer-only).
+    pub fn uses_target(&self) -> bool {
         !self.cfg.ablation.transfer_only
     }
-    fn is_sfda(&self) -> bool {
-        self.cfg.method == Method::Sfda
-    }
     fn uses_ipsm(&self) -> bool {
-        self.is_sfda()
-            && self.uses_target()
-            && self.cfg.ablation.ipsm
-            && self.models.discriminator.is_some()
+        self.uses_target() && self.cfg.ablation.ipsm && self.discriminator.is_some()
     }
 
     /// A batch of fakes: the generator's output in `[-1, 1]` and the same
     /// images in the segmentation input space; `G` in train mode.
-    fn fakes(&mut self) -> Result<(Tensor<B>, Tensor<B>)> {
+    fn fakes(&mut self, run: &RunCore<B>) -> Result<(Tensor<B>, Tensor<B>)> {
         let n = self.cfg.fake_batch_size;
         let z = Tensor::<B>::randn(
             &[n, self.cfg.latent_dim],
             0.0,
             1.0,
             &mut self.rng,
-            &self.device,
+            &run.device,
         )?;
-        let img = self.models.generator.forward(&z, true)?;
-        let x = fake_to_input(&img, &self.models.source_meta.normalization)?;
+        let img = self.generator.forward(&z, true)?;
+        let x = fake_to_input(&img, &run.source_meta.normalization)?;
         Ok((img, x))
     }
 
@@ -242,13 +201,10 @@ impl<B: Backend> Sfda<B> {
     }
 
     /// Generator step (eq. 11). Returns the loss terms.
-    pub fn generator_step(&mut self) -> Result<StepLosses> {
-        let (img, x) = self.fakes()?;
-        let t = self.models.teacher.forward(&x, self.teacher_opts())?;
-        let s = self
-            .models
-            .student
-            .forward(&x, self.student_fake_opts(false))?;
+    pub fn generator_step(&mut self, run: &RunCore<B>) -> Result<StepLosses> {
+        let (img, x) = self.fakes(run)?;
+        let t = run.teacher.forward(&x, self.teacher_opts())?;
+        let s = run.student.forward(&x, self.student_fake_opts(false))?;
         let mut inputs = DistillInputs::new(&t, &s);
         if let Some(st) = &self.target_features {
             inputs = inputs.with_student_target(st);
@@ -261,8 +217,8 @@ impl<B: Backend> Sfda<B> {
         let total = sum_terms(&parts)?.ok_or_else(|| {
             Error::msg("the generator objective is empty: enable BNS, MAE or DAD")
         })?;
-        self.check("generator", "generator_optim.lr", &parts, &total)?;
-        self.step_generator(&img, &t, &parts, &total, &mut values)?;
+        run.check("generator", "generator_optim.lr", &parts, &total)?;
+        self.step_generator(run, &img, &t, &parts, &total, &mut values)?;
         Ok(values)
     }
 
@@ -271,6 +227,7 @@ impl<B: Backend> Sfda<B> {
     /// step of `G` on `total`.
     fn step_generator(
         &mut self,
+        run: &RunCore<B>,
         img: &Tensor<B>,
         teacher: &SegOutput<B>,
         parts: &[(String, Tensor<B>)],
@@ -278,11 +235,11 @@ impl<B: Backend> Sfda<B> {
         values: &mut StepLosses,
     ) -> Result<()> {
         let vars: Vec<Var<B>> = self.generator_opt.vars().to_vec();
-        if self.diagnose_now() {
+        if run.diagnose_now() {
             for (name, part) in parts {
                 values.push((format!("gn_{name}"), grad_norm(part, &vars)?));
             }
-            self.push_fake_diagnostics(img, teacher, values)?;
+            push_fake_diagnostics(img, teacher, values)?;
         }
         let refs: Vec<&Var<B>> = vars.iter().collect();
         let grads = grad(total, &refs)?;
@@ -293,32 +250,33 @@ impl<B: Backend> Sfda<B> {
 
     /// Student step (eq. 16 without `D`'s part). `target` is a batch of
     /// target images (absent in transfer-only mode).
-    pub fn student_step(&mut self, target: Option<&Tensor<B>>) -> Result<StepLosses> {
-        let x = self.fakes()?.1.detach()?;
+    pub fn student_step(
+        &mut self,
+        run: &mut RunCore<B>,
+        target: Option<&Tensor<B>>,
+    ) -> Result<StepLosses> {
+        let x = self.fakes(run)?.1.detach()?;
         // The frozen teacher is only a target here (its input is detached):
         // cut its outputs so no backend walks back through it.
-        let t = self.models.teacher.forward(&x, ForwardOpts::EVAL)?;
+        let t = run.teacher.forward(&x, ForwardOpts::EVAL)?;
         let t = SegOutput {
             logits: t.logits.detach()?,
             features: t.features.detach()?,
             bn_stats: t.bn_stats,
         };
-        let s = self
-            .models
-            .student
-            .forward(&x, self.student_fake_opts(true))?;
+        let s = run.student.forward(&x, self.student_fake_opts(true))?;
         let mut values = Vec::new();
         let xt = target.filter(|_| self.uses_target());
         // Terms that read the target outputs get this step's: the student's
         // live output (computed first, only then) and the teacher's.
         let st_first = match xt {
             Some(xt) if self.student_terms_read_student_target() => {
-                Some(self.models.student.forward(xt, ForwardOpts::TRAIN)?)
+                Some(run.student.forward(xt, ForwardOpts::TRAIN)?)
             }
             _ => None,
         };
         let tt = match xt {
-            Some(xt) if self.terms_read_teacher_target() => Some(self.teacher_on_target(xt)?),
+            Some(xt) if self.terms_read_teacher_target() => Some(Self::teacher_on_target(run, xt)?),
             _ => None,
         };
         let mut inputs = DistillInputs::new(&t, &s);
@@ -332,7 +290,7 @@ impl<B: Backend> Sfda<B> {
         if let Some(xt) = xt {
             let st = match st_first {
                 Some(st) => st,
-                None => self.models.student.forward(xt, ForwardOpts::TRAIN)?,
+                None => run.student.forward(xt, ForwardOpts::TRAIN)?,
             };
             if tt.is_some() {
                 self.teacher_target = tt;
@@ -357,19 +315,8 @@ impl<B: Backend> Sfda<B> {
         }
         let total =
             sum_terms(&parts)?.ok_or_else(|| Error::msg("the student objective is empty"))?;
-        self.check("student", "student_optim.lr", &parts, &total)?;
-        if self.diagnose_now() {
-            let vars = self.student_opt.vars().to_vec();
-            for (name, part) in &parts {
-                values.push((format!("gn_{name}"), grad_norm(part, &vars)?));
-            }
-        }
-        self.student_opt.set_lr(self.student_lr.lr(self.iteration));
-        let vars: Vec<Var<B>> = self.student_opt.vars().to_vec();
-        let refs: Vec<&Var<B>> = vars.iter().collect();
-        let grads = grad(&total, &refs)?;
-        self.student_opt.step(&grads)?;
-        values.push(("total".into(), total.to_scalar()?));
+        let v = run.step_student(&parts, &total, &mut values)?;
+        values.push(("total".into(), v));
         Ok(values)
     }
 
@@ -377,7 +324,6 @@ impl<B: Backend> Sfda<B> {
     /// pushed towards "easy".
     fn fool_term(&self, logits: &Tensor<B>) -> Result<Tensor<B>> {
         let d = self
-            .models
             .discriminator
             .as_ref()
             .ok_or_else(|| Error::msg("no discriminator"))?;
@@ -391,11 +337,11 @@ impl<B: Backend> Sfda<B> {
     }
 
     /// Discriminator step (eq. 15) on the last target predictions.
-    pub fn discriminator_step(&mut self) -> Result<StepLosses> {
-        let label = self.step_label();
-        let at = self.step_at(&label, "discriminator_optim.lr");
+    pub fn discriminator_step(&mut self, run: &RunCore<B>) -> Result<StepLosses> {
+        let label = run.step_label();
+        let at = run.step_at(&label, "discriminator_optim.lr");
         let (Some(d), Some(opt), Some(logits)) = (
-            self.models.discriminator.as_ref(),
+            self.discriminator.as_ref(),
             self.discriminator_opt.as_mut(),
             self.target_logits.as_ref(),
         ) else {
@@ -419,10 +365,11 @@ impl<B: Backend> Sfda<B> {
     /// terms of eq. 11 (`−α·L_MAE − β·L_DAD^ss + τ·L_DAD^st`) need a student
     /// worth attacking and a target batch; they start with the student
     /// steps. (Our rule: the paper has no warm-up. A warm-up without `L_BNS`
-    /// has no objective, so [`AdaptConfig::warmup_steps`] is 0 then.)
-    pub fn warmup_step(&mut self) -> Result<StepLosses> {
-        let (img, x) = self.fakes()?;
-        let t = self.models.teacher.forward(
+    /// has no objective, so SFDA has no warm-up then.) The caller counts the
+    /// step (`run.warmup_done`).
+    pub fn warmup_step(&mut self, run: &RunCore<B>) -> Result<StepLosses> {
+        let (img, x) = self.fakes(run)?;
+        let t = run.teacher.forward(
             &x,
             ForwardOpts {
                 bn: BnMode::Eval,
@@ -440,134 +387,37 @@ impl<B: Backend> Sfda<B> {
         let inputs = DistillInputs::new(&t, &t);
         let total = bns.loss.compute(&inputs)?.scale(bns.generator_weight)?;
         let parts = [("bns".to_string(), total.clone())];
-        let v = self.check("generator", "generator_optim.lr", &parts, &total)?;
+        let v = run.check("generator", "generator_optim.lr", &parts, &total)?;
         let mut values = vec![("bns".to_string(), v)];
-        self.step_generator(&img, &t, &parts, &total, &mut values)?;
+        self.step_generator(run, &img, &t, &parts, &total, &mut values)?;
         // eq. 4 as the paper writes it on every warm-up step (the configured
         // `[losses.bns]` norm may differ), so estimates with different
         // options compare against the same real-image reference.
         if !values.iter().any(|(k, _)| k == "bns_eq4") {
             values.push(("bns_eq4".into(), bns_total(&bns_layers(&t.bn_stats)?)));
         }
-        self.warmup_done += 1;
         Ok(values)
     }
 
-    /// Where the next step sits, for error messages: `warm-up step N` while
-    /// the warm-up runs (no student step yet), `iteration N` after.
-    pub(crate) fn step_label(&self) -> String {
-        if self.iteration == 0 && self.warmup_done < self.cfg.generator_warmup {
-            format!("warm-up step {}", self.warmup_done + 1)
-        } else {
-            format!("iteration {}", self.iteration + 1)
-        }
-    }
-
-    /// [`StepAt`] of the next step, with `label` from [`Self::step_label`].
-    pub(crate) fn step_at<'a>(&self, label: &'a str, lr_key: &'a str) -> StepAt<'a> {
-        StepAt {
-            label,
-            first: self.iteration == 0 && self.warmup_done == 0,
-            lr_key,
-        }
-    }
-
-    /// The finite check of a step ([`check_step`]): its total's scalar, or
-    /// an error naming the first non-finite term and the step.
-    pub(crate) fn check(
-        &self,
-        step: &str,
-        lr_key: &str,
-        parts: &[(String, Tensor<B>)],
-        total: &Tensor<B>,
-    ) -> Result<f32> {
-        let label = self.step_label();
-        check_step(step, self.step_at(&label, lr_key), parts, total)
-    }
-
-    /// Whether this step records the diagnostics of
-    /// [`AdaptConfig::diagnostics_every`] (counted over warm-up and student
-    /// steps together).
-    fn diagnose_now(&self) -> bool {
-        let every = self.cfg.diagnostics_every;
-        every > 0 && (self.warmup_done + self.iteration) % every == 0
-    }
-
-    /// Teacher confidence, fake-image moments and per-layer `L_BNS` of one
-    /// fake batch (`bns/<layer>/mean|var`; see `algo::diagnostics`).
-    fn push_fake_diagnostics(
-        &self,
-        img: &Tensor<B>,
-        teacher: &SegOutput<B>,
-        values: &mut StepLosses,
-    ) -> Result<()> {
-        values.push((
-            "teacher_conf".into(),
-            mean_max_probability(&teacher.logits)?,
-        ));
-        let (m, s) = image_moments(img)?;
-        values.push(("fake_mean".into(), m));
-        values.push(("fake_std".into(), s));
-        if !teacher.bn_stats.is_empty() {
-            let layers = bns_layers(&teacher.bn_stats)?;
-            values.push(("bns_eq4".into(), bns_total(&layers)));
-            for l in layers {
-                values.push((format!("bns/{}/mean", l.name), l.mean));
-                values.push((format!("bns/{}/var", l.name), l.var));
-            }
-        }
-        Ok(())
-    }
-
     /// One full iteration: generator step(s) when due, the student step on
-    /// the next target batch, then the discriminator step(s). Returns the
-    /// loss terms prefixed `g_`, `s_`, `d_`. For a baseline method, only its
-    /// student step on the next target batch (terms prefixed `s_`; CBST
-    /// re-estimates its thresholds at the start of each round).
-    /// Wall time of each part is reported as `time_data`, `time_g`,
-    /// `time_s`, `time_d` (seconds).
-    pub fn iterate(&mut self, target: Option<&DataLoader>) -> Result<StepLosses> {
+    /// the target batch `xt`, then the discriminator step(s). Returns the
+    /// loss terms prefixed `g_`, `s_`, `d_`, and the wall time of each part
+    /// as `time_g`, `time_s`, `time_d` (seconds).
+    pub fn iterate(&mut self, run: &mut RunCore<B>, xt: Option<&Tensor<B>>) -> Result<StepLosses> {
         let mut out = Vec::new();
         let mut clock = Instant::now();
-        let device = self.device.clone();
+        let device = run.device.clone();
         let mut lap = |name: &str, out: &mut StepLosses| -> Result<()> {
             B::synchronize(&device)?;
             out.push((format!("time_{name}"), clock.elapsed().as_secs_f32()));
             clock = Instant::now();
             Ok(())
         };
-        let xt = match (target, self.uses_target()) {
-            (Some(loader), true) => {
-                let batch = self.cursor.next_batch(loader)?;
-                Some(batch_images::<B>(&batch, &self.device)?)
-            }
-            _ => None,
-        };
-        if self.cfg.method.is_baseline() {
-            let (Some(xt), Some(loader)) = (xt.as_ref(), target) else {
-                return Err(Error::msg(format!(
-                    "method '{}' needs target images",
-                    self.cfg.method.key()
-                )));
-            };
-            if self.cfg.method == Method::Cbst
-                && (self.cbst_thresholds.is_none()
-                    || self.iteration % self.cfg.baseline.cbst_round == 0)
-            {
-                self.estimate_cbst_thresholds(loader)?;
-            }
-            lap("data", &mut out)?;
-            for (k, v) in self.baseline_step(xt)? {
-                out.push((format!("s_{k}"), v));
-            }
-            lap("s", &mut out)?;
-            self.iteration += 1;
-            return Ok(out);
-        }
-        if self.target_features.is_none() && self.uses_target() {
-            if let Some(xt) = &xt {
+        let xt = xt.filter(|_| self.uses_target());
+        if self.target_features.is_none() {
+            if let Some(xt) = xt {
                 // The first generator step needs student features on a target batch.
-                let st = self.models.student.forward(
+                let st = run.student.forward(
                     xt,
                     ForwardOpts {
                         bn: BnMode::Train {
@@ -582,34 +432,57 @@ impl<B: Backend> Sfda<B> {
                     bn_stats: Vec::new(),
                 });
                 if self.terms_read_teacher_target() {
-                    self.teacher_target = Some(self.teacher_on_target(xt)?);
+                    self.teacher_target = Some(Self::teacher_on_target(run, xt)?);
                 }
             }
         }
-        lap("data", &mut out)?;
-        if self.iteration % self.cfg.generator_every == 0 {
+        if run.iteration % self.cfg.generator_every == 0 {
             for _ in 0..self.cfg.generator_steps {
-                for (k, v) in self.generator_step()? {
+                for (k, v) in self.generator_step(run)? {
                     out.push((format!("g_{k}"), v));
                 }
             }
         }
         lap("g", &mut out)?;
-        for (k, v) in self.student_step(xt.as_ref())? {
+        for (k, v) in self.student_step(run, xt)? {
             out.push((format!("s_{k}"), v));
         }
         lap("s", &mut out)?;
         if self.uses_ipsm() {
             for _ in 0..self.cfg.discriminator_steps {
-                for (k, v) in self.discriminator_step()? {
+                for (k, v) in self.discriminator_step(run)? {
                     out.push((format!("d_{k}"), v));
                 }
             }
         }
         lap("d", &mut out)?;
-        self.iteration += 1;
         Ok(out)
     }
+}
+
+/// Teacher confidence, fake-image moments and per-layer `L_BNS` of one fake
+/// batch (`bns/<layer>/mean|var`; see `algo::diagnostics`).
+fn push_fake_diagnostics<B: Backend>(
+    img: &Tensor<B>,
+    teacher: &SegOutput<B>,
+    values: &mut StepLosses,
+) -> Result<()> {
+    values.push((
+        "teacher_conf".into(),
+        mean_max_probability(&teacher.logits)?,
+    ));
+    let (m, s) = image_moments(img)?;
+    values.push(("fake_mean".into(), m));
+    values.push(("fake_std".into(), s));
+    if !teacher.bn_stats.is_empty() {
+        let layers = bns_layers(&teacher.bn_stats)?;
+        values.push(("bns_eq4".into(), bns_total(&layers)));
+        for l in layers {
+            values.push((format!("bns/{}/mean", l.name), l.mean));
+            values.push((format!("bns/{}/var", l.name), l.var));
+        }
+    }
+    Ok(())
 }
 
 fn trainable<B: Backend>(vars: Vec<crate::model::NamedVar<B>>) -> Vec<Var<B>> {

@@ -20,6 +20,7 @@
 //! statistics, the evaluated model normalises with target statistics.
 
 mod cbst;
+mod dt_st;
 mod entropy;
 mod maxsquare;
 mod method;
@@ -118,6 +119,7 @@ builtin_methods! {
     shot_im::ShotIm,
     cbst::Cbst,
     sfda::Sfda,
+    dt_st::DtStMethod,
 }
 
 /// What the method of `cfg` does with it (its table label, steps), checking

@@ -70,6 +70,10 @@ fn attention_plugin() -> PathBuf {
     built_library("sfda_plugin_attention_transfer")
 }
 
+fn hcl_plugin() -> PathBuf {
+    built_library("sfda_plugin_hcl")
+}
+
 fn bad_plugin() -> PathBuf {
     built_library("sfda_plugin_fixture_bad")
 }
@@ -154,6 +158,29 @@ fn sfda_plugins_lists_plugin_components_with_their_origin() {
         "{at_row}"
     );
     assert!(line("mae").contains("built-in"));
+    let o = sfda()
+        .arg("plugins")
+        .arg("--plugin")
+        .arg(hcl_plugin())
+        .output()
+        .unwrap();
+    let table = succeeds(&o);
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{table}"))
+            .to_string()
+    };
+    let hcl = row("hcl");
+    assert!(
+        hcl.contains("method") && hcl.contains("libsfda_plugin_hcl") && hcl.contains("tch,candle"),
+        "{hcl}"
+    );
+    for m in ["sfda", "minent", "dt_st", "source_only"] {
+        let r = row(m);
+        assert!(r.contains("method") && r.contains("built-in"), "{r}");
+    }
     assert!(line("entropy").contains("ranker"));
     assert!(line("candle").contains("backend"));
     assert!(line("deeplabv3-mini").contains("built-in"));
@@ -188,6 +215,126 @@ options = { p = 2.0, pool = [4, 8] }
     let mut c = adapt("candle", &src, &plain, &out);
     succeeds(&c.arg("--plugin").arg(&at).output().unwrap());
     assert!(logged_terms(&out).contains("attention_transfer"));
+}
+
+/// The adapted tensors of a run folder, as bits.
+fn adapted_bits(out: &Path) -> Vec<(String, Vec<u32>)> {
+    let dev = TchBackend::device(DeviceSpec::Cpu).unwrap();
+    sfda_core::algo::load_tensors::<TchBackend>(&out.join("adapted.safetensors"), &dev)
+        .unwrap()
+        .into_iter()
+        .map(|(k, t)| (k, t.to_vec().unwrap().iter().map(|v| v.to_bits()).collect()))
+        .collect()
+}
+
+/// The plugin *method* (HCL, `plugins/hcl`), selected by name with its
+/// options: a short adaptation on tch and on candle through `sfda adapt
+/// --plugin`, a run stopped and resumed on tch that ends bit-identical to
+/// the uninterrupted one, a typo in its options named, and an unknown
+/// method without the plugin refused by name.
+#[test]
+fn adaptation_with_the_plugin_method_on_both_backends_resumes_bit_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = deeplab_source(dir.path());
+    let hcl = hcl_plugin();
+    let method = "[method]\nname = \"hcl\"\nhistory_every = 2\n";
+    let cfg = dir.path().join("hcl.toml");
+    std::fs::write(
+        &cfg,
+        format!("{CONFIG}iterations = 4\n{method}").replace("iterations = 2\n", ""),
+    )
+    .unwrap();
+    for backend in ["tch", "candle"] {
+        let out = dir.path().join(backend);
+        let mut c = adapt(backend, &src, &cfg, &out);
+        succeeds(&c.arg("--plugin").arg(&hcl).output().unwrap());
+        let log = logged_terms(&out);
+        assert!(
+            log.contains("s_hccd") && log.contains("s_hcid"),
+            "{backend}: {log}"
+        );
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(report.contains("HCL (plugin)"), "{report}");
+    }
+    let b = dir.path().join("stopped");
+    let mut c = adapt("tch", &src, &cfg, &b);
+    succeeds(
+        &c.arg("--plugin")
+            .arg(&hcl)
+            .args(["--stop-after", "3"])
+            .output()
+            .unwrap(),
+    );
+    assert!(!b.join("adapted.safetensors").exists());
+    let mut c = adapt("tch", &src, &cfg, &b);
+    succeeds(
+        &c.arg("--plugin")
+            .arg(&hcl)
+            .arg("--resume")
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        adapted_bits(&dir.path().join("tch")) == adapted_bits(&b),
+        "the resumed HCL run differs from the uninterrupted one"
+    );
+
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(
+        &typo,
+        format!("{CONFIG}[method]\nname = \"hcl\"\nhistory_evry = 2\n"),
+    )
+    .unwrap();
+    let mut c = adapt("tch", &src, &typo, &dir.path().join("typo"));
+    fails_with(
+        &c.arg("--plugin").arg(&hcl).output().unwrap(),
+        &["history_evry", "hcl"],
+    );
+    let o = adapt("tch", &src, &cfg, &dir.path().join("no_plugin"))
+        .output()
+        .unwrap();
+    fails_with(&o, &["hcl", "method", "--plugin"]);
+}
+
+/// The plugin method by name in an experiment grid, beside a built-in.
+#[test]
+fn the_plugin_method_runs_in_an_experiment_grid_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    deeplab_source(dir.path());
+    let grid = dir.path().join("g.toml");
+    std::fs::write(
+        &grid,
+        r#"
+seeds = [0]
+[benchmark]
+size = [64, 32]
+train_images = 4
+val_images = 2
+[source]
+checkpoint = "source.safetensors"
+[[comparison]]
+name = "main"
+methods = ["minent", "hcl"]
+set = { iterations = 2, batch_size = 2, eval_every = 0, checkpoint_every = 0 }
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let experiment = |plugin: bool| {
+        let mut c = sfda();
+        c.args(["experiment", "--quiet", "--grid"])
+            .arg(&grid)
+            .arg("--out")
+            .arg(&out);
+        if plugin {
+            c.arg("--plugin").arg(hcl_plugin());
+        }
+        c.output().unwrap()
+    };
+    fails_with(&experiment(false), &["hcl", "unknown method"]);
+    let md = succeeds(&experiment(true));
+    assert!(md.contains("HCL (plugin)") && md.contains("MinEnt"), "{md}");
+    assert!(out.join("cells/main--hcl--s0.json").exists());
 }
 
 /// A source model of the plugin network trained by `sfda train-source`, then

@@ -11,8 +11,8 @@ use sfda_core::{dispatch, plugin, DeviceSpec};
 #[derive(Debug, Clone, Default, Args)]
 pub struct PluginArgs {
     /// Load a plugin library (a cdylib built with sfda-plugin) before
-    /// running; repeatable. Its networks, losses and rankers are then
-    /// selectable by name.
+    /// running; repeatable. Its networks, losses, rankers and methods are
+    /// then selectable by name.
     #[arg(long = "plugin", value_name = "PATH")]
     pub plugins: Vec<PathBuf>,
 }

@@ -59,6 +59,10 @@ impl ExperimentArgs {
         if self.backend.device != "cpu" {
             c.push_str(&format!(" --device {}", self.backend.device));
         }
+        // A grid may name methods only a plugin registers.
+        for p in &self.backend.plugins.plugins {
+            c.push_str(&format!(" --plugin {}", p.display()));
+        }
         c
     }
 }

@@ -270,7 +270,18 @@ impl AdaptConfig {
     /// Parses a TOML config; unknown keys and bad values are errors naming
     /// the key.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let cfg: AdaptConfig = crate::toml_file::parse(text, origin)?;
+        let cfg: AdaptConfig = crate::toml_file::parse(text, origin).map_err(|e| match e {
+            Error::Config { key, msg } if msg.contains("unknown field `baseline`") => {
+                Error::Config {
+                    key,
+                    msg: format!(
+                        "{msg}; the baselines' options moved into their methods' [method] table \
+                     (e.g. [method] name = \"cbst\", portion = 0.2; see sfda_core::algo::methods)"
+                    ),
+                }
+            }
+            e => e,
+        })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -506,6 +517,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("losses.maee"), "{e}");
+        let e = AdaptConfig::from_toml("[baseline]\ncbst_portion = 0.3\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("baseline") && e.contains("[method]"), "{e}");
     }
 
     #[test]

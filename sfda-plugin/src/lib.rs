@@ -5,7 +5,7 @@
 //! ([`DistillLoss`](sfda_core::loss::DistillLoss)es), patch rankers
 //! ([`PatchRanker`](sfda_core::ipsm::PatchRanker)s) and whole adaptation
 //! methods ([`AdaptMethod`](sfda_core::algo::AdaptMethod)s) written once, generic
-//! over [`Backend`](sfda_core::Backend), for **every** backend sfda has (tch
+//! over [`Backend`], for **every** backend sfda has (tch
 //! and candle), with one macro call each:
 //!
 //! - [`register_arch!`], [`register_loss!`], [`register_ranker!`],

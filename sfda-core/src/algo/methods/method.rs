@@ -63,7 +63,7 @@ pub enum TargetViews {
     /// The batch as loaded.
     One,
     /// The batch as loaded (the weak view) and a strongly augmented copy of
-    /// the same images ([`crate::data::strong_view`]): mean-teacher
+    /// the same images ([`crate::data::strong_view()`]): mean-teacher
     /// self-training.
     WeakStrong,
 }

@@ -1,6 +1,6 @@
 //! Adaptation methods, the unit of extension: each one is an
 //! [`AdaptMethod`] in its own file, registered under its name. The built-ins
-//! are listed once, in [`builtin_methods!`] below (one line each); plugins
+//! are listed once, in `builtin_methods!` below (one line each); plugins
 //! register theirs with `sfda_plugin::register_method!`. Both are found
 //! through the same registry ([`crate::registry::lookup_method`]).
 //!
@@ -52,7 +52,7 @@ use crate::Result;
 
 /// A built-in method: its name, its description and its constructor,
 /// generic over the backend (the registry cannot hold a generic function,
-/// so [`builtin_methods!`] writes the dispatch).
+/// so `builtin_methods!` writes the dispatch).
 pub trait BuiltinMethod {
     /// Registered name.
     const NAME: &'static str;

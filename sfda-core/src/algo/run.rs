@@ -114,13 +114,13 @@ fn load_teacher<B: Backend>(
 /// The shared part of a run for `method`: the student (a copy of the source
 /// or a fresh network, as the method asks) and its optimizer over the
 /// variables the method moves; then the method's [`AdaptMethod::start`].
-fn assemble<B: Backend, M: AdaptMethod<B> + ?Sized>(
+fn assemble<B: Backend>(
     cfg: &AdaptConfig,
     source: &Path,
     dev: &B::Device,
     teacher: Box<dyn SegModel<B>>,
     meta: CheckpointMeta,
-    method: &mut M,
+    method: &mut dyn AdaptMethod<B>,
     warmup_steps: usize,
 ) -> Result<RunCore<B>> {
     let seed = SeedRng::derive(cfg.seed, "student").next_u64();
@@ -156,46 +156,16 @@ fn assemble<B: Backend, M: AdaptMethod<B> + ?Sized>(
     Ok(core)
 }
 
-/// Builds a run from a source checkpoint: the teacher, the method of
-/// `cfg.method` from the method registry (a built-in or a plugin's), the
-/// student it starts from and the student optimizer. `resolve` finds extra
-/// distillation losses no registry entry provides (`None` in the CLI).
-pub fn build_run<B: Backend>(
+/// The steps every way of building a run shares: validate, describe the
+/// method, load the teacher, build the method with `make` and assemble the
+/// shared part around it (`view` lends the built method as a trait object).
+fn build_parts<B: Backend, T>(
     cfg: &AdaptConfig,
     source: &Path,
     dev: &B::Device,
-    resolve: LossResolver<'_, B>,
-) -> Result<Adaptation<B>> {
-    cfg.validate()?;
-    let info = describe_method(cfg)?;
-    let (teacher, meta) = load_teacher::<B>(cfg, source, dev)?;
-    let build = MethodBuild {
-        cfg: cfg.clone(),
-        source: source.to_path_buf(),
-        source_meta: meta.clone(),
-        device: dev.clone(),
-    };
-    let mut method = build_method::<B>(&build, resolve)?;
-    let core = assemble(
-        cfg,
-        source,
-        dev,
-        teacher,
-        meta,
-        method.as_mut(),
-        info.warmup_steps,
-    )?;
-    Ok(Adaptation { core, method, info })
-}
-
-/// [`build_run`] for a method of a known type: `make` builds it (SFDA's
-/// source estimation uses this to reach the generator).
-pub fn build_run_with<B: Backend, M: AdaptMethod<B>>(
-    cfg: &AdaptConfig,
-    source: &Path,
-    dev: &B::Device,
-    make: impl FnOnce(&MethodBuild<B>) -> Result<M>,
-) -> Result<(RunCore<B>, M)> {
+    make: impl FnOnce(&MethodBuild<B>) -> Result<T>,
+    view: impl FnOnce(&mut T) -> &mut dyn AdaptMethod<B>,
+) -> Result<(RunCore<B>, T, MethodInfo)> {
     cfg.validate()?;
     let info = describe_method(cfg)?;
     let (teacher, meta) = load_teacher::<B>(cfg, source, dev)?;
@@ -212,9 +182,41 @@ pub fn build_run_with<B: Backend, M: AdaptMethod<B>>(
         dev,
         teacher,
         meta,
-        &mut method,
+        view(&mut method),
         info.warmup_steps,
     )?;
+    Ok((core, method, info))
+}
+
+/// Builds a run from a source checkpoint: the teacher, the method of
+/// `cfg.method` from the method registry (a built-in or a plugin's), the
+/// student it starts from and the student optimizer. `resolve` finds extra
+/// distillation losses no registry entry provides (`None` in the CLI).
+pub fn build_run<B: Backend>(
+    cfg: &AdaptConfig,
+    source: &Path,
+    dev: &B::Device,
+    resolve: LossResolver<'_, B>,
+) -> Result<Adaptation<B>> {
+    let (core, method, info) = build_parts(
+        cfg,
+        source,
+        dev,
+        |b| build_method::<B>(b, resolve),
+        |m| m.as_mut(),
+    )?;
+    Ok(Adaptation { core, method, info })
+}
+
+/// [`build_run`] for a method of a known type: `make` builds it (SFDA's
+/// source estimation uses this to reach the generator).
+pub fn build_run_with<B: Backend, M: AdaptMethod<B>>(
+    cfg: &AdaptConfig,
+    source: &Path,
+    dev: &B::Device,
+    make: impl FnOnce(&MethodBuild<B>) -> Result<M>,
+) -> Result<(RunCore<B>, M)> {
+    let (core, method, _) = build_parts(cfg, source, dev, make, |m| m as &mut dyn AdaptMethod<B>)?;
     Ok((core, method))
 }
 

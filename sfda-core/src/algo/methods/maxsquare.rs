@@ -3,10 +3,9 @@
 //! minimises `L_TAR` (eq. 2 of the SFDA paper, with the config's
 //! `[maxsquare]` options, shared with SFDA) on its target predictions.
 
-use serde::Deserialize;
-
 use crate::algo::config::AdaptConfig;
 use crate::algo::losses::LossResolver;
+use crate::algo::methods::method::NoOptions;
 use crate::algo::methods::method::{
     student_objective, AdaptMethod, MethodBuild, MethodInfo, TargetBatch,
 };
@@ -16,12 +15,6 @@ use crate::loss::{maxsquare_loss, MaxSquareOptions};
 use crate::model::ForwardOpts;
 use crate::tensor::Backend;
 use crate::{Error, Result};
-
-/// MaxSquare's `[method]` table: none of its own (`[maxsquare]` holds the
-/// loss's options).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoOptions {}
 
 /// The MaxSquare method.
 pub struct MaxSquare {

@@ -12,6 +12,12 @@ use crate::model::{NamedVar, SegModel};
 use crate::tensor::{Backend, Tensor};
 use crate::{Error, Result};
 
+/// The options of a method that takes none in its `[method]` table: any
+/// key is an error naming it.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
 /// What a method does with a config, known before anything is built (the
 /// experiment grid plans with it; the driver reports with it).
 #[derive(Debug, Clone, PartialEq)]

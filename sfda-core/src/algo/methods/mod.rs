@@ -37,7 +37,7 @@ pub use entropy::EntropyOptions;
 pub use maxsquare::MaxSquare;
 pub use method::{
     load_prefixed, optimizer_state, prefixed_state, state_tensor, student_objective, AdaptMethod,
-    DescribeFn, MethodBuild, MethodInfo, StudentInit, TargetBatch, TargetViews,
+    DescribeFn, MethodBuild, MethodInfo, NoOptions, StudentInit, TargetBatch, TargetViews,
 };
 pub use minent::MinEnt;
 pub use shot_im::{ShotIm, ShotOptions};

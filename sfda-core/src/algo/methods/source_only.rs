@@ -3,6 +3,7 @@
 
 use crate::algo::config::AdaptConfig;
 use crate::algo::losses::LossResolver;
+use crate::algo::methods::method::NoOptions;
 use crate::algo::methods::method::{AdaptMethod, MethodBuild, MethodInfo, TargetBatch};
 use crate::algo::methods::BuiltinMethod;
 use crate::algo::run_core::{RunCore, StepLosses};
@@ -12,10 +13,6 @@ use crate::{Error, Result};
 
 /// The source-only "method".
 pub struct SourceOnly;
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoOptions {}
 
 impl BuiltinMethod for SourceOnly {
     const NAME: &'static str = "source_only";

@@ -19,13 +19,12 @@ mod steps;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::Deserialize;
-
 pub use fakes::{fake_grid, fake_to_input};
 pub use steps::SfdaMethod;
 
 use crate::algo::config::{AdaptConfig, NetSize};
 use crate::algo::losses::{distill_terms, LossResolver};
+use crate::algo::methods::method::NoOptions;
 use crate::algo::methods::method::{
     load_prefixed, optimizer_state, prefixed_state, state_tensor, AdaptMethod, MethodBuild,
     MethodInfo, StudentInit, TargetBatch, TargetViews,
@@ -42,12 +41,6 @@ use crate::{Error, Result};
 
 /// The built-in entry of SFDA.
 pub struct Sfda;
-
-/// SFDA's `[method]` table: no options of its own (they are the config's
-/// top-level tables); unknown keys are rejected.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoOptions {}
 
 impl BuiltinMethod for Sfda {
     const NAME: &'static str = crate::algo::method_config::SFDA_METHOD;

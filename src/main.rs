@@ -15,6 +15,12 @@ use clap::Parser;
 
 fn main() {
     malloc_tuning::keep_freed_memory();
+    // Before any thread exists: the thread count for both backends' pools
+    // (the free cores, or SFDA_THREADS), exported to rayon and candle.
+    if let Some(w) = sfda_core::cpu_threads::policy_warning() {
+        eprintln!("warning: {w}");
+    }
+    sfda_core::cpu_threads::prepare_process();
     let args = cli::Cli::parse();
     if args.command.saves_on_interrupt() {
         stop_signals::install();

@@ -23,8 +23,14 @@ checkpoint_every = 1
 seed = 4
 "#;
 
+/// The binary with a fixed thread count: these tests compare runs of
+/// separate processes, which libtorch makes bit-identical only at one
+/// thread count, while the default sizes each process's pool to the cores
+/// free when it starts (and the other tests of this file keep cores busy).
 fn sfda() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sfda"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sfda"));
+    c.env("SFDA_THREADS", "2");
+    c
 }
 
 fn source_checkpoint(dir: &Path) -> PathBuf {
@@ -323,4 +329,36 @@ fn config_type_errors_name_the_key_and_line() {
         .output()
         .unwrap();
     fails_with(o, "line 3");
+}
+
+#[test]
+fn a_resume_goes_on_with_the_thread_count_the_run_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(&cfg, CONFIG.replace("iterations = 6", "iterations = 2")).unwrap();
+    let out = dir.path().join("run");
+    // Started with one thread, stopped after a step ...
+    let o = adapt_cmd(&src, &cfg, &out)
+        .env("SFDA_THREADS", "1")
+        .args(["--stop-after", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // ... and resumed under the default policy, which on its own would
+    // size the pool to the free cores.
+    let o = adapt_cmd(&src, &cfg, &out)
+        .env_remove("SFDA_THREADS")
+        .env_remove("OMP_NUM_THREADS")
+        .arg("--resume")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["backend"], "tch",
+        "the default backend records its threads"
+    );
+    assert_eq!(v["cpu_threads"], 1, "{text}");
 }

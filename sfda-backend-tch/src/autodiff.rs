@@ -15,6 +15,21 @@ pub(crate) fn detached_copy(t: &Tensor) -> std::result::Result<Tensor, tch::TchE
     t.f_detach()?.f_to_dtype(tch::Kind::Float, false, true)
 }
 
+/// `t` cut from the autodiff graph, copied only where sharing could change it.
+///
+/// A tensor that requires grad may be a variable's leaf or a view of one,
+/// whose storage `var_set` overwrites in place, so it is copied. A tensor
+/// that does not require grad is an op's output (fresh storage that nothing
+/// writes to) or already a detached copy; it is returned as a plain detach
+/// that shares its storage, with no copy.
+pub(crate) fn detach(t: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    if t.requires_grad() {
+        detached_copy(t)
+    } else {
+        Ok(t.detach())
+    }
+}
+
 /// A fresh leaf with its own storage (a detached copy of `t`) that requires grad.
 pub(crate) fn var_new(t: &TchTensor) -> Result<TchVar> {
     detached_copy(&t.0)

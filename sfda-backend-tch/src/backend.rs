@@ -49,6 +49,12 @@ impl Backend for TchBackend {
         // Wraps into i64; torch reinterprets it as the same 64 bits.
         tch::manual_seed(seed as i64);
     }
+    fn set_cpu_threads(n: usize) {
+        tch::set_num_threads(n.clamp(1, i32::MAX as usize) as i32);
+    }
+    fn cpu_threads() -> Option<usize> {
+        usize::try_from(tch::get_num_threads()).ok()
+    }
 
     // ---- creation and host transfer ----
 
@@ -147,6 +153,14 @@ impl Backend for TchBackend {
         wrap(t.0.f_sigmoid(), "sigmoid")
     }
     // leaky_relu keeps the default: tch's `leaky_relu` has a fixed slope of 0.01.
+    fn leaky_relu(t: &TchTensor, slope: f64) -> Result<TchTensor> {
+        // libtorch's `leaky_relu` binding takes no slope; PReLU with one
+        // constant weight is the same function as one native op.
+        let w = Tensor::f_from_slice(&[slope as f32])
+            .and_then(|w| w.f_to(t.0.device()))
+            .op("leaky_relu")?;
+        wrap(t.0.f_prelu(&w), "leaky_relu")
+    }
     fn cmp(a: &TchTensor, b: &TchTensor, op: CmpOp) -> Result<TchTensor> {
         let mask = match op {
             CmpOp::Eq => a.0.f_eq_tensor(&b.0),
@@ -240,9 +254,7 @@ impl Backend for TchBackend {
         wrap(t.0.f_index_select(dim as i64, &idx), "index_select")
     }
     fn detach(t: &TchTensor) -> Result<TchTensor> {
-        // A real copy: a plain `detach` would alias the storage of a variable
-        // and change when `var_set` overwrites it.
-        wrap(autodiff::detached_copy(&t.0), "detach")
+        wrap(autodiff::detach(&t.0), "detach")
     }
 
     // ---- neural-network ops ----
@@ -306,6 +318,85 @@ impl Backend for TchBackend {
             x.0.f_max_pool2d([k, k], [s, s], [p, p], [1, 1], false),
             "max_pool2d",
         )
+    }
+    fn batch_norm_train(
+        x: &TchTensor,
+        gamma: &TchTensor,
+        beta: &TchTensor,
+        eps: f64,
+    ) -> Result<(TchTensor, TchTensor, TchTensor)> {
+        // One native op in the graph (libtorch's fused kernel and its
+        // backward); the statistics it saves for that backward are the
+        // batch mean and 1/√(σ² + ε), from which σ² is recovered.
+        let (y, mean, invstd) =
+            x.0.f_internal_native_batch_norm_legit_no_stats(
+                Some(&gamma.0),
+                Some(&beta.0),
+                true,
+                0.0,
+                eps,
+            )
+            .op("batch_norm_train")?;
+        let _guard = tch::no_grad_guard();
+        let var = invstd
+            .f_pow_tensor_scalar(-2.0)
+            .and_then(|v| v.f_sub_scalar(eps))
+            .and_then(|v| v.f_clamp_min(0.0))
+            .op("batch_norm_train")?;
+        Ok((TchTensor(y), TchTensor(mean.detach()), TchTensor(var)))
+    }
+    fn batch_norm_train_moments(
+        x: &TchTensor,
+        gamma: &TchTensor,
+        beta: &TchTensor,
+        eps: f64,
+    ) -> Result<(TchTensor, TchTensor, TchTensor)> {
+        // The fused kernel for y (its statistics stay inside its backward)
+        // and one differentiable moments pass for the statistics L_BNS reads.
+        let (y, _, _) =
+            x.0.f_internal_native_batch_norm_legit_no_stats(
+                Some(&gamma.0),
+                Some(&beta.0),
+                true,
+                0.0,
+                eps,
+            )
+            .op("batch_norm_train_moments")?;
+        let (mean, var) = Self::channel_moments(x)?;
+        Ok((TchTensor(y), mean, var))
+    }
+    fn batch_norm_eval(
+        x: &TchTensor,
+        gamma: &TchTensor,
+        beta: &TchTensor,
+        mean: &TchTensor,
+        var: &TchTensor,
+        eps: f64,
+    ) -> Result<TchTensor> {
+        wrap(
+            x.0.f_batch_norm(
+                Some(&gamma.0),
+                Some(&beta.0),
+                Some(&mean.0),
+                Some(&var.0),
+                false,
+                0.0,
+                eps,
+                true,
+            ),
+            "batch_norm_eval",
+        )
+    }
+    fn channel_moments(x: &TchTensor) -> Result<(TchTensor, TchTensor)> {
+        let (var, mean) =
+            x.0.f_var_mean_correction(Some([0i64, 2, 3].as_slice()), 0i64, true)
+                .op("channel_moments")?;
+        Ok((TchTensor(mean), TchTensor(var)))
+    }
+    fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+        // The guard restores the previous mode however `f` returns.
+        let _guard = tch::no_grad_guard();
+        f()
     }
     fn upsample_nearest2d(x: &TchTensor, size: (usize, usize)) -> Result<TchTensor> {
         wrap(

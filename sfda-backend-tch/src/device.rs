@@ -41,32 +41,23 @@ pub(crate) fn available() -> Vec<DeviceSpec> {
         .collect()
 }
 
-/// Opens `spec`, or explains why it cannot be used.
-/// Makes libtorch's intra-op pool use every available core (once). Its own
-/// default counts physical cores, which on small VMs can be fewer than the
-/// cores the process may use; `OMP_NUM_THREADS` / `SFDA_THREADS` still win.
+/// Sizes libtorch's intra-op pool once, at the first CPU device, to
+/// `sfda_core::cpu_threads::startup_threads`: the cores other processes
+/// leave free, or `SFDA_THREADS`. libtorch's own default counts physical cores, which on
+/// small VMs can be fewer than the cores the process may use. With
+/// `OMP_NUM_THREADS` set, libtorch's reading of it wins and nothing changes.
 fn init_cpu_threads() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        if std::env::var_os("OMP_NUM_THREADS").is_some() {
+        use sfda_core::cpu_threads::{policy, startup_threads, ThreadPolicy};
+        if policy() == ThreadPolicy::External {
             return;
         }
-        let want = std::env::var("SFDA_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<i32>().ok())
-            .or_else(|| {
-                std::thread::available_parallelism()
-                    .ok()
-                    .map(|n| n.get() as i32)
-            });
-        if let Some(n) = want {
-            if n > tch::get_num_threads() {
-                tch::set_num_threads(n);
-            }
-        }
+        tch::set_num_threads(startup_threads().clamp(1, i32::MAX as usize) as i32);
     });
 }
 
+/// Opens `spec`, or explains why it cannot be used.
 pub(crate) fn open(spec: DeviceSpec) -> Result<Device> {
     match spec {
         DeviceSpec::Cpu => {

@@ -18,6 +18,7 @@
 pub mod algo;
 pub mod atomic;
 pub mod checkpoint;
+pub mod cpu_threads;
 pub mod data;
 pub mod device;
 pub mod dispatch;

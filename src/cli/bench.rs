@@ -36,12 +36,22 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Measure beside busy processes: for each count N in the list (e.g.
+    /// `0,1,3`), start N processes that spin on the CPU, then time the
+    /// iteration in a fresh `sfda bench` process (which sizes its thread
+    /// pools at start-up, as any run does), and report each time against
+    /// the one with no competitor, measured in the same run.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    compete: Vec<usize>,
     #[command(flatten)]
     plugins: super::common::PluginArgs,
 }
 
 /// Runs `sfda bench`.
 pub fn run(a: BenchArgs) -> anyhow::Result<()> {
+    if !a.compete.is_empty() {
+        return super::bench_compete::run(&a.compete, a.json);
+    }
     let cfg = match &a.preset {
         Some(p) => AdaptConfig::from_file(p)?,
         None => AdaptConfig::from_toml(DEMO_PRESET, "presets/demo.toml")?,
@@ -68,7 +78,16 @@ pub fn run(a: BenchArgs) -> anyhow::Result<()> {
             e.name, a.warmup, a.iters
         );
         match (e.run)(device, &job)? {
-            JobOutput::Bench(r) => results.push(r),
+            JobOutput::Bench(mut r) => {
+                // candle sizes its pools from RAYON_NUM_THREADS (set at
+                // start-up by `cpu_threads::prepare_process` unless given).
+                if r.cpu_threads.is_none() && r.device == "cpu" {
+                    r.cpu_threads = std::env::var("RAYON_NUM_THREADS")
+                        .ok()
+                        .and_then(|v| v.parse().ok());
+                }
+                results.push(r)
+            }
             _ => anyhow::bail!("backend {} returned no bench result", e.name),
         }
     }

@@ -3,6 +3,7 @@
 mod adapt;
 mod backends;
 mod bench;
+mod bench_compete;
 mod common;
 mod data;
 mod demo;

@@ -46,6 +46,10 @@ pub struct AdaptReport {
     pub final_losses: Vec<(String, f32)>,
     /// The configuration of the run.
     pub config: AdaptConfig,
+    /// The backend's CPU thread count at the end of the run (`None` where
+    /// it cannot tell; see [`crate::cpu_threads`]).
+    #[serde(default)]
+    pub cpu_threads: Option<usize>,
 }
 
 fn pct(v: Option<f64>) -> String {

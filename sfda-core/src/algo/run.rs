@@ -317,6 +317,7 @@ fn save_state<B: Backend>(
         method: run.method.scalars(),
         log: log.to_vec(),
         config_hash: config_hash(&run.core.cfg),
+        cpu_threads: B::cpu_threads(),
     };
     let json = serde_json::to_string(&state)
         .map_err(|e| Error::msg(format!("serialising run state: {e}")))?;
@@ -389,6 +390,9 @@ fn restore_state<B: Backend>(
     run.core.iteration = state.iteration;
     run.core.warmup_done = state.warmup_done;
     run.core.cursor = state.cursor;
+    if let Some(n) = state.cpu_threads {
+        crate::cpu_threads::resume_with::<B>(n);
+    }
     Ok(state.log)
 }
 
@@ -535,6 +539,7 @@ pub fn run_adaptation<B: Backend>(
         let values = prefix_values("g_", run.warmup_step()?);
         bar.set_message(format!("warm-up {}", loss_message(&values)));
         bar.inc(1);
+        crate::cpu_threads::tick::<B>();
         done_now += 1;
         // Warm-up steps are logged with steps −warmup+1 … 0.
         let step = run.core.warmup_done as i64 - warmup as i64;
@@ -563,6 +568,7 @@ pub fn run_adaptation<B: Backend>(
         let values = run.iterate(inputs.target)?;
         bar.set_message(loss_message(&values));
         bar.inc(1);
+        crate::cpu_threads::tick::<B>();
         done_now += 1;
         let (mut rec, layers) = log_record(run.core.iteration as i64, &values);
         if let Some(l) = layers {
@@ -666,6 +672,7 @@ pub fn run_adaptation<B: Backend>(
             .filter(|(k, _)| !k.starts_with("time_"))
             .collect(),
         config: run.core.cfg.clone(),
+        cpu_threads: B::cpu_threads(),
     };
     if finished {
         report.write(out)?;

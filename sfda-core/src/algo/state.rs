@@ -31,6 +31,13 @@ pub struct RunState {
     pub log: Vec<serde_json::Value>,
     /// Hash of the config, to refuse resuming with another one.
     pub config_hash: String,
+    /// The backend's CPU thread count when the state was written (`None`
+    /// where it cannot tell, and in states of older versions). A resume
+    /// under the default thread policy goes on with it, because libtorch's
+    /// results are bit-identical only at one thread count
+    /// ([`crate::cpu_threads`]).
+    #[serde(default)]
+    pub cpu_threads: Option<usize>,
 }
 
 /// Writes named tensors to a safetensors file atomically.

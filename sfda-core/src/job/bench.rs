@@ -45,6 +45,10 @@ pub struct BenchResult {
     /// Peak resident memory of the process so far (MiB; cumulative over the
     /// backends benchmarked in one process), from `/proc/self/status`.
     pub peak_rss_mib: Option<f64>,
+    /// The backend's CPU thread count during the run, where it tells
+    /// ([`crate::cpu_threads`]).
+    #[serde(default)]
+    pub cpu_threads: Option<usize>,
 }
 
 fn peak_rss_mib() -> Option<f64> {
@@ -97,6 +101,7 @@ impl BenchJob {
         let names = ["data", "g", "s", "d"];
         let mut sums = [0f64; 4];
         for _ in 0..self.iters {
+            crate::cpu_threads::tick::<B>();
             for (k, v) in run.iterate(Some(&loader))? {
                 if let Some(i) = names.iter().position(|n| k == format!("time_{n}")) {
                     sums[i] += v as f64;
@@ -117,6 +122,7 @@ impl BenchJob {
             iteration,
             images_per_sec: cfg.batch_size as f64 / iteration.max(1e-12),
             peak_rss_mib: peak_rss_mib(),
+            cpu_threads: B::cpu_threads(),
         })
     }
 }

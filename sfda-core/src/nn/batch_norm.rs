@@ -96,11 +96,9 @@ impl<B: Backend> BatchNorm2d<B> {
                 ),
             ));
         }
-        let c = self.channels;
         let n = s[0] * s[2] * s[3];
-        let bshape = [1, c, 1, 1];
-        let gamma = self.weight.tensor().reshape(&bshape)?;
-        let beta = self.bias.tensor().reshape(&bshape)?;
+        let gamma = self.weight.tensor();
+        let beta = self.bias.tensor();
         // Snapshots (fresh storage): a backend's `detach` may share storage
         // with the buffer, which the running update overwrites in place.
         let rm = self.running_mean.tensor().detach()?.affine(1.0, 0.0)?;
@@ -111,34 +109,28 @@ impl<B: Backend> BatchNorm2d<B> {
             BnMode::Train { update_running } if !collect => {
                 // The statistics are only needed detached: the backend's
                 // fused kernel (one op in the autodiff graph).
-                let (y, mean, var) =
-                    x.batch_norm_train(&self.weight.tensor(), &self.bias.tensor(), self.cfg.eps)?;
+                let (y, mean, var) = x.batch_norm_train(&gamma, &beta, self.cfg.eps)?;
                 if update_running {
                     self.update_running(&mean, &var, n, &rm, &rv)?;
                 }
                 Ok(y)
             }
             BnMode::Train { update_running } => {
-                let (mean, xc, var) = batch_moments(x)?;
-                if collect {
-                    ctx.bn_stats.push(self.stat(&mean, &var, &rm, &rv)?);
-                }
+                // y = (x − μ) · γ / √(σ² + ε) + β, with μ and σ² kept in the
+                // graph for L_BNS.
+                let (y, mean, var) = x.batch_norm_train_moments(&gamma, &beta, self.cfg.eps)?;
+                ctx.bn_stats.push(self.stat(&mean, &var, &rm, &rv)?);
                 if update_running {
                     self.update_running(&mean, &var, n, &rm, &rv)?;
                 }
-                // y = (x − μ) · γ / √(σ² + ε) + β
-                let scale = gamma.div(&var.add_scalar(self.cfg.eps)?.sqrt()?)?;
-                xc.mul(&scale)?.add(&beta)
+                Ok(y)
             }
             BnMode::Eval => {
                 if collect {
-                    let (mean, _, var) = batch_moments(x)?;
+                    let (mean, var) = x.channel_moments()?;
                     ctx.bn_stats.push(self.stat(&mean, &var, &rm, &rv)?);
                 }
-                // y = x · s + (β − μ_r · s) with s = γ / √(σ_r² + ε)
-                let scale = gamma.div(&rv.reshape(&bshape)?.add_scalar(self.cfg.eps)?.sqrt()?)?;
-                let shift = beta.sub(&rm.reshape(&bshape)?.mul(&scale)?)?;
-                x.mul(&scale)?.add(&shift)
+                x.batch_norm_eval(&gamma, &beta, &rm, &rv, self.cfg.eps)
             }
         }
     }
@@ -181,13 +173,4 @@ impl<B: Backend> BatchNorm2d<B> {
         self.running_mean.set(&new_rm)?;
         self.running_var.set(&new_rv)
     }
-}
-
-/// Mean `[1,C,1,1]`, centred input and biased variance `[1,C,1,1]` over
-/// batch and space (dims 0, 2, 3); all differentiable.
-fn batch_moments<B: Backend>(x: &Tensor<B>) -> Result<(Tensor<B>, Tensor<B>, Tensor<B>)> {
-    let mean = x.mean_dims(&[0, 2, 3], true)?;
-    let xc = x.sub(&mean)?;
-    let var = xc.sqr()?.mean_dims(&[0, 2, 3], true)?;
-    Ok((mean, xc, var))
 }

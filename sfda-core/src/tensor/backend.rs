@@ -103,6 +103,17 @@ pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
     fn synchronize(device: &Self::Device) -> Result<()>;
     /// Seeds the backend's own random generator (for ops that use it).
     fn manual_seed(seed: u64);
+    /// Sets the number of threads the backend's CPU kernels use, where it
+    /// can change at run time (the default ignores it). Called by
+    /// [`crate::cpu_threads::tick`].
+    fn set_cpu_threads(n: usize) {
+        let _ = n;
+    }
+    /// The number of threads the backend's CPU kernels use, where it can
+    /// change at run time (`None` by default: the count is fixed).
+    fn cpu_threads() -> Option<usize> {
+        None
+    }
 
     // ---- creation and host transfer ----
 
@@ -164,11 +175,7 @@ pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
     }
     /// Leaky ReLU with slope `slope` for negative inputs.
     fn leaky_relu(t: &Self::Tensor, slope: f64) -> Result<Self::Tensor> {
-        // max(t, 0) + slope * min(t, 0)
-        let zero = Self::full(0.0, &[], &Self::device_of(t))?;
-        let pos = Self::relu(t)?;
-        let neg = Self::minimum(t, &zero)?;
-        Self::add(&pos, &Self::affine(&neg, slope, 0.0)?)
+        leaky_relu_composed::<Self>(t, slope)
     }
     /// Comparison mask (1.0 where true, 0.0 elsewhere); not differentiable.
     fn cmp(a: &Self::Tensor, b: &Self::Tensor, op: CmpOp) -> Result<Self::Tensor>;
@@ -265,6 +272,51 @@ pub trait Backend: Copy + Clone + Debug + Default + Send + Sync + 'static {
     ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor)> {
         batch_norm_train_composed::<Self>(x, gamma, beta, eps)
     }
+    /// Training-mode batch normalisation whose batch statistics stay in the
+    /// autodiff graph: `(y, μ, σ²)` as [`Backend::batch_norm_train`], with
+    /// `μ` and the biased `σ²` shaped `[1,C,1,1]` and differentiable in `x`
+    /// (L_BNS, eq. 4, backpropagates through them to the generated image).
+    /// The default composes primitives; a backend overrides it with a fused
+    /// kernel for `y` and one moments pass.
+    fn batch_norm_train_moments(
+        x: &Self::Tensor,
+        gamma: &Self::Tensor,
+        beta: &Self::Tensor,
+        eps: f64,
+    ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor)> {
+        batch_norm_train_moments_composed::<Self>(x, gamma, beta, eps)
+    }
+    /// Eval-mode batch normalisation of `x [B,C,H,W]` with the running
+    /// statistics `mean`, `var` `[C]`: `y = (x − μ_r)·γ/√(σ_r² + ε) + β`,
+    /// differentiable in `x`, `gamma` and `beta` (not in the statistics).
+    /// The default is a multiply and an add with a per-channel scale and
+    /// shift; a backend overrides it with a fused kernel.
+    fn batch_norm_eval(
+        x: &Self::Tensor,
+        gamma: &Self::Tensor,
+        beta: &Self::Tensor,
+        mean: &Self::Tensor,
+        var: &Self::Tensor,
+        eps: f64,
+    ) -> Result<Self::Tensor> {
+        batch_norm_eval_composed::<Self>(x, gamma, beta, mean, var, eps)
+    }
+    /// Per-channel mean and biased variance of `x [B,C,H,W]` over batch and
+    /// space, both `[1,C,1,1]` and differentiable in `x` (the statistics
+    /// L_BNS compares, eq. 4). The default composes primitives; a backend
+    /// overrides it with a one-pass kernel.
+    fn channel_moments(x: &Self::Tensor) -> Result<(Self::Tensor, Self::Tensor)> {
+        channel_moments_composed::<Self>(x)
+    }
+    /// Runs `f` without recording autodiff history, for forward passes
+    /// whose outputs are only used detached (a frozen teacher's targets,
+    /// fakes for the student step, evaluation). Values are the same as
+    /// outside; only the bookkeeping for a backward pass is skipped. The
+    /// default runs `f` as it is (a backend whose graph is built per
+    /// variable, like candle's, has nothing global to switch off).
+    fn no_grad<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
     /// Nearest-neighbour resize to `(h, w)` (PyTorch's `nearest` rule).
     fn upsample_nearest2d(x: &Self::Tensor, size: (usize, usize)) -> Result<Self::Tensor>;
 
@@ -318,6 +370,70 @@ pub fn batch_norm_train_composed<B: Backend>(
     let mean = B::reshape(&B::detach(&mean)?, &[c])?;
     let var = B::reshape(&B::detach(&var)?, &[c])?;
     Ok((y, mean, var))
+}
+
+/// [`Backend::leaky_relu`] composed from primitives (the trait's default):
+/// `max(t, 0) + slope·min(t, 0)`.
+pub fn leaky_relu_composed<B: Backend>(t: &B::Tensor, slope: f64) -> Result<B::Tensor> {
+    let zero = B::full(0.0, &[], &B::device_of(t))?;
+    let pos = B::relu(t)?;
+    let neg = B::minimum(t, &zero)?;
+    B::add(&pos, &B::affine(&neg, slope, 0.0)?)
+}
+
+/// [`Backend::batch_norm_train_moments`] composed from primitives (the
+/// trait's default).
+pub fn batch_norm_train_moments_composed<B: Backend>(
+    x: &B::Tensor,
+    gamma: &B::Tensor,
+    beta: &B::Tensor,
+    eps: f64,
+) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
+    let c = B::shape(x).get(1).copied().unwrap_or(0);
+    let per_channel = [1, c, 1, 1];
+    let (mean, xc, var) = centred_moments::<B>(x)?;
+    let std = B::sqrt(&B::affine(&var, 1.0, eps)?)?;
+    let scale = B::div(&B::reshape(gamma, &per_channel)?, &std)?;
+    let y = B::add(&B::mul(&xc, &scale)?, &B::reshape(beta, &per_channel)?)?;
+    Ok((y, mean, var))
+}
+
+/// [`Backend::batch_norm_eval`] composed from primitives (the trait's
+/// default): `y = x·s + (β − μ_r·s)` with `s = γ/√(σ_r² + ε)`.
+pub fn batch_norm_eval_composed<B: Backend>(
+    x: &B::Tensor,
+    gamma: &B::Tensor,
+    beta: &B::Tensor,
+    mean: &B::Tensor,
+    var: &B::Tensor,
+    eps: f64,
+) -> Result<B::Tensor> {
+    let c = B::shape(x).get(1).copied().unwrap_or(0);
+    let per_channel = [1, c, 1, 1];
+    let gamma = B::reshape(gamma, &per_channel)?;
+    let std = B::sqrt(&B::affine(&B::reshape(var, &per_channel)?, 1.0, eps)?)?;
+    let scale = B::div(&gamma, &std)?;
+    let shift = B::sub(
+        &B::reshape(beta, &per_channel)?,
+        &B::mul(&B::reshape(mean, &per_channel)?, &scale)?,
+    )?;
+    B::add(&B::mul(x, &scale)?, &shift)
+}
+
+/// [`Backend::channel_moments`] composed from primitives (the trait's
+/// default).
+pub fn channel_moments_composed<B: Backend>(x: &B::Tensor) -> Result<(B::Tensor, B::Tensor)> {
+    let (mean, _, var) = centred_moments::<B>(x)?;
+    Ok((mean, var))
+}
+
+/// Mean `[1,C,1,1]`, centred input and biased variance `[1,C,1,1]` over
+/// batch and space (dims 0, 2, 3); all differentiable.
+fn centred_moments<B: Backend>(x: &B::Tensor) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
+    let mean = B::mean_dims(x, &[0, 2, 3], true)?;
+    let xc = B::sub(x, &mean)?;
+    let var = B::mean_dims(&B::sqr(&xc)?, &[0, 2, 3], true)?;
+    Ok((mean, xc, var))
 }
 
 /// `out = M_h · x · M_wᵀ` per `[H, W]` plane: how bilinear resize and adaptive

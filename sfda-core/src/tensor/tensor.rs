@@ -364,6 +364,44 @@ impl<B: Backend> Tensor<B> {
         let (y, m, v) = B::batch_norm_train(&self.inner, &gamma.inner, &beta.inner, eps)?;
         Ok((Self::wrap(y), Self::wrap(m), Self::wrap(v)))
     }
+    /// Training-mode batch normalisation with differentiable batch
+    /// statistics: `(y, mean, biased var)`, the statistics `[1,C,1,1]` (see
+    /// [`Backend::batch_norm_train_moments`]).
+    pub fn batch_norm_train_moments(
+        &self,
+        gamma: &Self,
+        beta: &Self,
+        eps: f64,
+    ) -> Result<(Self, Self, Self)> {
+        let (y, m, v) = B::batch_norm_train_moments(&self.inner, &gamma.inner, &beta.inner, eps)?;
+        Ok((Self::wrap(y), Self::wrap(m), Self::wrap(v)))
+    }
+    /// Eval-mode batch normalisation with running statistics `mean`, `var`
+    /// `[C]` (see [`Backend::batch_norm_eval`]).
+    pub fn batch_norm_eval(
+        &self,
+        gamma: &Self,
+        beta: &Self,
+        mean: &Self,
+        var: &Self,
+        eps: f64,
+    ) -> Result<Self> {
+        B::batch_norm_eval(
+            &self.inner,
+            &gamma.inner,
+            &beta.inner,
+            &mean.inner,
+            &var.inner,
+            eps,
+        )
+        .map(Self::wrap)
+    }
+    /// Per-channel mean and biased variance over batch and space,
+    /// differentiable, each `[1,C,1,1]` (see [`Backend::channel_moments`]).
+    pub fn channel_moments(&self) -> Result<(Self, Self)> {
+        let (m, v) = B::channel_moments(&self.inner)?;
+        Ok((Self::wrap(m), Self::wrap(v)))
+    }
     /// 2-D convolution.
     pub fn conv2d(&self, w: &Self, bias: Option<&Self>, opts: Conv2dOpts) -> Result<Self> {
         B::conv2d(&self.inner, &w.inner, bias.map(|b| &b.inner), opts).map(Self::wrap)

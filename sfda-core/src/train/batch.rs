@@ -2,7 +2,7 @@
 
 use crate::data::Batch;
 use crate::model::{ForwardOpts, SegModel};
-use crate::tensor::{Backend, Tensor};
+use crate::tensor::{no_grad, Backend, Tensor};
 use crate::Result;
 
 /// The images of `batch` as a `[B, 3, H, W]` tensor on `dev`.
@@ -19,8 +19,9 @@ pub fn labels_to_u8<B: Backend>(indices: &Tensor<B>) -> Result<Vec<u8>> {
         .collect())
 }
 
-/// Arg-max predictions `[B·H·W]` of `model` on `images`, inference mode.
+/// Arg-max predictions `[B·H·W]` of `model` on `images`, inference mode
+/// (no autodiff history recorded).
 pub fn predict_labels<B: Backend>(model: &dyn SegModel<B>, images: &Tensor<B>) -> Result<Vec<u8>> {
-    let out = model.forward(&images.detach()?, ForwardOpts::EVAL)?;
+    let out = no_grad::<B, _>(|| model.forward(&images.detach()?, ForwardOpts::EVAL))?;
     labels_to_u8(&out.logits.argmax_dim(1, false)?)
 }

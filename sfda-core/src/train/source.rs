@@ -184,6 +184,7 @@ pub fn train_source<B: Backend>(
         };
         bar.set_message(format!("loss {running:.3} lr {:.2e}", opt.lr()));
         bar.inc(1);
+        crate::cpu_threads::tick::<B>();
         let step = it + 1;
         let validate = val.is_some()
             && ((cfg.val_every > 0 && step % cfg.val_every == 0) || step == cfg.iterations);

@@ -36,7 +36,7 @@ use crate::data::IGNORE;
 use crate::model::{ForwardOpts, SegModel};
 use crate::nn::VarStore;
 use crate::rng::SeedRng;
-use crate::tensor::{Backend, Tensor};
+use crate::tensor::{no_grad, Backend, Tensor};
 use crate::train::cross_entropy_ignore;
 use crate::{Error, Result};
 
@@ -182,7 +182,7 @@ impl<B: Backend> AdaptMethod<B> for DtSt<B> {
     ) -> Result<StepLosses> {
         let t = target.ok_or_else(|| Error::msg("DT-ST needs target images"))?;
         let strong = t.strong_view(DtStMethod::NAME)?;
-        let teacher = self.ema_teacher.forward(&t.images, ForwardOpts::EVAL)?;
+        let teacher = no_grad::<B, _>(|| self.ema_teacher.forward(&t.images, ForwardOpts::EVAL))?;
         let probs = teacher.logits.detach()?.softmax(1)?;
         let shape = probs.shape();
         let labels = confident_labels(&probs.to_vec()?, &shape, self.opts.threshold as f32);

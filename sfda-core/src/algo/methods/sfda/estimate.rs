@@ -83,6 +83,10 @@ pub struct EstimateMeta {
     pub config_hash: String,
     /// Seconds spent (over all invocations).
     pub seconds: f64,
+    /// The backend's CPU thread count when it was written (a resume goes
+    /// on with it; see [`crate::cpu_threads`]).
+    #[serde(default)]
+    pub cpu_threads: Option<usize>,
 }
 
 /// `fnv1a64:<hex>` of a file's bytes: identifies the source checkpoint an
@@ -369,6 +373,9 @@ pub fn estimate_source<B: Backend>(
                 .collect();
             sfda.generator_opt.load_state(&opt)?;
             sfda.rng = SeedRng::from_state(m.rng_seed, m.rng_word_pos);
+            if let Some(n) = m.cpu_threads {
+                crate::cpu_threads::resume_with::<B>(n);
+            }
             run.warmup_done = m.steps;
             seconds = m.seconds;
             // Only the records of the steps the estimate holds (a stop
@@ -419,6 +426,7 @@ pub fn estimate_source<B: Backend>(
             rng_word_pos,
             config_hash: config_hash.clone(),
             seconds: secs,
+            cpu_threads: B::cpu_threads(),
         }
     };
     while run.warmup_done < inputs.steps {
@@ -429,6 +437,7 @@ pub fn estimate_source<B: Backend>(
         }
         bar.set_message(format!("L_BNS {last_bns:.3}"));
         bar.inc(1);
+        crate::cpu_threads::tick::<B>();
         let (rec, layers) = log_record(run.warmup_done as i64, &values);
         log.push(rec)?;
         if let Some(l) = layers {

@@ -27,7 +27,7 @@ use crate::loss::{discriminator_loss, fool_loss, maxsquare_loss, AdvReduction, D
 use crate::model::{BnMode, Discriminator, ForwardOpts, Generator, SegOutput};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::SeedRng;
-use crate::tensor::{grad, Backend, Tensor, Var};
+use crate::tensor::{grad, no_grad, Backend, Tensor, Var};
 use crate::{Error, Result};
 
 /// The SFDA method's own state: generator `G`, discriminator `D` (absent
@@ -144,7 +144,7 @@ impl<B: Backend> SfdaMethod<B> {
 
     /// The frozen teacher on target images, detached (BN eval mode).
     fn teacher_on_target(run: &RunCore<B>, xt: &Tensor<B>) -> Result<SegOutput<B>> {
-        let t = run.teacher.forward(xt, ForwardOpts::EVAL)?;
+        let t = no_grad::<B, _>(|| run.teacher.forward(xt, ForwardOpts::EVAL))?;
         Ok(SegOutput {
             logits: t.logits.detach()?,
             features: t.features.detach()?,
@@ -255,10 +255,11 @@ impl<B: Backend> SfdaMethod<B> {
         run: &mut RunCore<B>,
         target: Option<&Tensor<B>>,
     ) -> Result<StepLosses> {
-        let x = self.fakes(run)?.1.detach()?;
-        // The frozen teacher is only a target here (its input is detached):
-        // cut its outputs so no backend walks back through it.
-        let t = run.teacher.forward(&x, ForwardOpts::EVAL)?;
+        // G does not move in this step and the frozen teacher is only a
+        // target: neither forward records autodiff history, and their
+        // outputs are cut so no backend walks back through them.
+        let x = no_grad::<B, _>(|| self.fakes(run))?.1.detach()?;
+        let t = no_grad::<B, _>(|| run.teacher.forward(&x, ForwardOpts::EVAL))?;
         let t = SegOutput {
             logits: t.logits.detach()?,
             features: t.features.detach()?,
@@ -301,14 +302,17 @@ impl<B: Backend> SfdaMethod<B> {
                 values.push(("tar".into(), tar.to_scalar()?));
                 parts.push(("tar".into(), tar.scale(w.target)?));
             }
+            // One detached copy of the target logits serves the ranker and
+            // both caches.
+            let logits = st.logits.detach()?;
             if self.uses_ipsm() && w.gamma != 0.0 {
-                let adv = self.fool_term(&st.logits)?; // eq. 15/16, T's side
+                let adv = self.fool_term(&st.logits, &logits)?; // eq. 15/16, T's side
                 values.push(("adv".into(), adv.to_scalar()?));
                 parts.push(("adv".into(), adv.scale(w.gamma)?));
             }
-            self.target_logits = Some(st.logits.detach()?);
+            self.target_logits = Some(logits.clone());
             self.target_features = Some(SegOutput {
-                logits: st.logits.detach()?,
+                logits,
                 features: st.features.detach()?,
                 bn_stats: Vec::new(),
             });
@@ -321,13 +325,14 @@ impl<B: Backend> SfdaMethod<B> {
     }
 
     /// `L_ADV` from the student's side: `D`'s logits on the hard patches
-    /// pushed towards "easy".
-    fn fool_term(&self, logits: &Tensor<B>) -> Result<Tensor<B>> {
+    /// pushed towards "easy"; `detached` is `logits` cut from the graph, for
+    /// the ranking.
+    fn fool_term(&self, logits: &Tensor<B>, detached: &Tensor<B>) -> Result<Tensor<B>> {
         let d = self
             .discriminator
             .as_ref()
             .ok_or_else(|| Error::msg("no discriminator"))?;
-        let labels = self.ranker.rank(&logits.detach()?, self.cfg.k)?;
+        let labels = self.ranker.rank(detached, self.cfg.k)?;
         let hard = labels.hard_indices();
         let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
         let hard_patches = patches.patches.index_select(0, &hard)?;
@@ -417,15 +422,17 @@ impl<B: Backend> SfdaMethod<B> {
         if self.target_features.is_none() {
             if let Some(xt) = xt {
                 // The first generator step needs student features on a target batch.
-                let st = run.student.forward(
-                    xt,
-                    ForwardOpts {
-                        bn: BnMode::Train {
-                            update_running: false,
+                let st = no_grad::<B, _>(|| {
+                    run.student.forward(
+                        xt,
+                        ForwardOpts {
+                            bn: BnMode::Train {
+                                update_running: false,
+                            },
+                            collect_bn_stats: false,
                         },
-                        collect_bn_stats: false,
-                    },
-                )?;
+                    )
+                })?;
                 self.target_features = Some(SegOutput {
                     logits: st.logits.detach()?,
                     features: st.features.detach()?,

@@ -27,6 +27,7 @@
 //!
 //! Off Linux nothing is measured and every core is used.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -149,8 +150,18 @@ pub fn prepare_process() -> usize {
     let n = startup_threads();
     if policy() != ThreadPolicy::External && std::env::var_os("RAYON_NUM_THREADS").is_none() {
         std::env::set_var("RAYON_NUM_THREADS", n.to_string());
+        RAYON_SET_HERE.store(true, Ordering::Relaxed);
     }
     n
+}
+
+static RAYON_SET_HERE: AtomicBool = AtomicBool::new(false);
+
+/// Whether [`prepare_process`] set `RAYON_NUM_THREADS` itself (the user
+/// did not). A child `sfda` process must then be started without it, or it
+/// would inherit this process's start-up count instead of measuring its own.
+pub fn rayon_threads_set_here() -> bool {
+    RAYON_SET_HERE.load(Ordering::Relaxed)
 }
 
 /// Goes on with the `recorded` thread count of a run being resumed, under

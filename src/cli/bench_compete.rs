@@ -105,11 +105,13 @@ fn measure(competitors: usize) -> anyhow::Result<Vec<BenchResult>> {
     std::thread::sleep(SETTLE);
     eprintln!("with {competitors} busy process(es):");
     let exe = std::env::current_exe().context("locating the sfda binary")?;
-    let o = Command::new(exe)
-        .args(child_args())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running the measurement")?;
+    let mut child = Command::new(exe);
+    child.args(child_args()).stderr(Stdio::inherit());
+    if sfda_core::cpu_threads::rayon_threads_set_here() {
+        // Each measurement sizes its own pools beside its competitors.
+        child.env_remove("RAYON_NUM_THREADS");
+    }
+    let o = child.output().context("running the measurement")?;
     anyhow::ensure!(
         o.status.success(),
         "the measurement beside {competitors} busy process(es) failed ({})",

@@ -487,8 +487,9 @@ def load_exact(model, tensors, what):
 # the iteration
 
 class SfdaIteration:
-    def __init__(self, cfg, seed, source=None, state=None):
+    def __init__(self, cfg, seed, source=None, state=None, max_iter=1):
         self.cfg = cfg
+        self.max_iter = max_iter   # of the poly schedule (sfda bench: warm-up + timed)
         torch.manual_seed(seed)
         net = cfg["net_size"]
         fh, fw = cfg["fake_size"]
@@ -760,11 +761,11 @@ def main():
     if a.threads > 0:
         torch.set_num_threads(a.threads)
 
-    it = SfdaIteration(cfg, a.seed, a.source, a.state)
+    # sfda bench: cfg.iterations = warmup + iters, the poly schedule's end
+    it = SfdaIteration(cfg, a.seed, a.source, a.state, max_iter=a.warmup + a.iters)
     counts = check_counts(it, cfg)
     if a.params_only:
         return
-    it.max_iter = a.warmup + a.iters          # sfda bench: cfg.iterations = warmup + iters
     data = torch.Generator().manual_seed(a.seed + 2)
 
     sums = [0.0, 0.0, 0.0, 0.0]

@@ -317,6 +317,11 @@ fn cells_with_a_warm_up_share_one_source_estimate() {
     let m = sfda_core::algo::estimate::read_estimate_meta(&made[0]).unwrap();
     assert!(m.finished && m.steps == 2 && m.seed == 0);
     assert!(m.reference_bns.is_some_and(f32::is_finite));
+    // The reference is the mean of the real batches it records one by one.
+    let each = &m.reference_bns_batches;
+    assert!(!each.is_empty());
+    let mean = each.iter().map(|&v| v as f64).sum::<f64>() / each.len() as f64;
+    assert!((mean as f32 - m.reference_bns.unwrap()).abs() <= 1e-4 * mean as f32);
     // The cells skipped their own warm-up: no warm-up record in their logs.
     for run in std::fs::read_dir(out.join("runs")).unwrap() {
         let run = run.unwrap().path();

@@ -75,6 +75,11 @@ pub struct EstimateMeta {
     /// teacher, when `--bns-reference` gave some (a diagnostic that reads
     /// source images; a perfect estimate would have about this value).
     pub reference_bns: Option<f32>,
+    /// `L_BNS` of each real batch behind [`Self::reference_bns`] (its
+    /// mean), in loader order: how far single real batches scatter around
+    /// the mean, the yardstick for a single batch of fakes.
+    #[serde(default)]
+    pub reference_bns_batches: Vec<f32>,
     /// Latent RNG position, for resuming.
     pub rng_seed: [u8; 32],
     /// Its word position.
@@ -273,10 +278,11 @@ pub fn estimate_key(cfg: &AdaptConfig, steps: usize, source_hash: &str) -> Strin
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
-/// Mean `L_BNS` (eq. 4) of up to 8 real batches through the teacher.
-fn reference_bns<B: Backend>(run: &RunCore<B>, loader: &DataLoader) -> Result<f32> {
+/// `L_BNS` (eq. 4) of up to 8 real batches through the teacher: their mean
+/// and each batch's value.
+fn reference_bns<B: Backend>(run: &RunCore<B>, loader: &DataLoader) -> Result<(f32, Vec<f32>)> {
     let mut sum = 0.0f64;
-    let mut n = 0usize;
+    let mut each = Vec::new();
     for batch in loader.epoch(0).take(8) {
         let x = batch_images::<B>(&batch?, &run.device)?;
         let t = run.teacher.forward(
@@ -286,15 +292,16 @@ fn reference_bns<B: Backend>(run: &RunCore<B>, loader: &DataLoader) -> Result<f3
                 collect_bn_stats: true,
             },
         )?;
-        sum += bns_total(&bns_layers(&t.bn_stats)?) as f64;
-        n += 1;
+        let v = bns_total(&bns_layers(&t.bn_stats)?);
+        sum += v as f64;
+        each.push(v);
     }
-    if n == 0 {
+    if each.is_empty() {
         return Err(Error::msg(
             "--bns-reference gave no complete batch of images",
         ));
     }
-    Ok((sum / n as f64) as f32)
+    Ok(((sum / each.len() as f64) as f32, each))
 }
 
 /// Trains the generator of `cfg` on `L_BNS` alone for `steps` steps (the
@@ -406,7 +413,7 @@ pub fn estimate_source<B: Backend>(
                 sfda: &SfdaMethod<B>,
                 finished: bool,
                 last_bns: f32,
-                reference: Option<f32>,
+                reference: Option<(f32, Vec<f32>)>,
                 secs: f64| {
         let (rng_seed, rng_word_pos) = sfda.rng.state();
         EstimateMeta {
@@ -421,7 +428,8 @@ pub fn estimate_source<B: Backend>(
             finished,
             seed: ecfg.seed,
             final_bns: last_bns,
-            reference_bns: reference,
+            reference_bns: reference.as_ref().map(|r| r.0),
+            reference_bns_batches: reference.map(|r| r.1).unwrap_or_default(),
             rng_seed,
             rng_word_pos,
             config_hash: config_hash.clone(),
@@ -524,10 +532,28 @@ fn save_estimate<B: Backend>(sfda: &SfdaMethod<B>, file: &Path, meta: &EstimateM
 /// The human-readable summary of an estimate (`report.md`).
 pub fn report_text(m: &EstimateMeta) -> String {
     let reference = match m.reference_bns {
-        Some(r) => format!(
-            "{r:.3} (real source images, same size and batch; fakes / real = {:.2})",
-            m.final_bns / r
-        ),
+        Some(r) => {
+            let (lo, hi) = m
+                .reference_bns_batches
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                    (a.min(v), b.max(v))
+                });
+            let scatter = if m.reference_bns_batches.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; mean of {} real batches, single batches {lo:.3} to {hi:.3} = {:.2}× to {:.2}× the mean",
+                    m.reference_bns_batches.len(),
+                    lo / r,
+                    hi / r
+                )
+            };
+            format!(
+                "{r:.3} (real source images, same size and batch; fakes / real = {:.2}{scatter})",
+                m.final_bns / r
+            )
+        }
         None => "not measured (give --bns-reference)".into(),
     };
     format!(

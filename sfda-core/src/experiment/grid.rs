@@ -23,6 +23,8 @@
 //! method = "sfda"
 //! param = "weights.alpha"       # any config key, or "severity"
 //! values = [0.1, 0.5, 1.0, 2.0]
+//! paper = [41.33, 42.70, 43.16, 42.47]  # optional: the paper's mIoU per
+//!                               # value (GTA5 → Cityscapes), for the plot
 //!
 //! [[transfer]]                  # Table 4: transfer only, % of the source model
 //! name = "transfer"
@@ -150,6 +152,12 @@ pub struct SweepSpec {
     /// paper's τ = β).
     #[serde(default)]
     pub tied: Vec<String>,
+    /// The paper's mIoU (%) at each of `values` (same length and order),
+    /// from its GTA5 → Cityscapes tables (DeepLabV3: Table 5 for α, Table 6
+    /// for β): listed beside the grid's results in the sweep's table and
+    /// drawn on the plot's right axis, labelled as the paper's benchmark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paper: Option<Vec<f64>>,
     /// Config overrides for every cell.
     #[serde(default)]
     pub set: toml::Table,
@@ -533,6 +541,26 @@ impl Experiment {
             if s.values.is_empty() {
                 return Err(err(&origin, &at("values"), "no values"));
             }
+            if let Some(paper) = &s.paper {
+                if paper.len() != s.values.len() {
+                    return Err(err(
+                        &origin,
+                        &at("paper"),
+                        format!(
+                            "{} paper values for {} swept values; give one per value, in the order of `values`",
+                            paper.len(),
+                            s.values.len()
+                        ),
+                    ));
+                }
+                if let Some(bad) = paper.iter().find(|v| !v.is_finite()) {
+                    return Err(err(
+                        &origin,
+                        &at("paper"),
+                        format!("{bad} is not a number (mIoU in %)"),
+                    ));
+                }
+            }
             if s.method == "source_only" {
                 return Err(err(
                     &origin,
@@ -695,5 +723,43 @@ fn param_value(base: &AdaptConfig, key: &str, v: f64) -> Result<toml::Value> {
         }
         Some(toml::Value::Float(_)) => Ok(toml::Value::Float(v)),
         _ => Err(Error::msg(format!("'{key}' is not a numeric config key"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SWEEP: &str = r#"
+seeds = [0]
+[[sweep]]
+name = "alpha"
+method = "sfda"
+param = "weights.alpha"
+values = [0.5, 1.0]
+"#;
+
+    fn parse(text: &str) -> std::result::Result<Experiment, String> {
+        Experiment::from_toml(text, Path::new("grids/g.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn paper_values_are_optional_one_per_swept_value_and_numbers() {
+        let exp = parse(&format!("{SWEEP}paper = [42.70, 43.16]\n")).unwrap();
+        assert_eq!(exp.grid.sweep[0].paper, Some(vec![42.70, 43.16]));
+        let e = parse(&format!("{SWEEP}paper = [42.70]\n")).unwrap_err();
+        assert!(
+            e.contains("study 'alpha', paper") && e.contains("1 paper values for 2 swept values"),
+            "{e}"
+        );
+        let e = parse(&format!("{SWEEP}paper = [nan, 43.16]\n")).unwrap_err();
+        assert!(
+            e.contains("study 'alpha', paper") && e.contains("NaN"),
+            "{e}"
+        );
+        let exp = parse(SWEEP).unwrap();
+        assert!(exp.grid.sweep[0].paper.is_none());
+        // Grids without it serialise as before (results.json).
+        assert!(!serde_json::to_string(&exp.grid).unwrap().contains("paper"));
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::data::viz::plot::{line_panels, write_legend, Panel, Series};
+use crate::data::viz::plot::{Figure, Panel, Series};
 use crate::data::write_atomic;
 use crate::experiment::cell::{CellResult, SourceInfo};
 use crate::experiment::grid::{fmt_value, Experiment, StudyKind};
@@ -95,6 +95,24 @@ pub struct StudyTable {
     pub planned: usize,
     /// Cells finished.
     pub finished: usize,
+    /// The paper's mIoU (%) per swept value, `(value, mIoU)` (sweeps whose
+    /// grid entry gives `paper`; GTA5 → Cityscapes).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paper: Vec<(f64, f64)>,
+}
+
+/// What the paper's values of a sweep are labelled (its Tables 5–6 are
+/// DeepLabV3 on GTA5 → Cityscapes, another benchmark than the grid's).
+pub const PAPER_LABEL: &str = "paper (GTA5→Cityscapes)";
+
+/// The paper's table or figure a swept key corresponds to.
+pub fn paper_reference(param: Option<&str>) -> &'static str {
+    match param {
+        Some("weights.alpha") => "Table 5",
+        Some("weights.beta") => "Table 6",
+        Some("k") => "Fig. 8",
+        _ => "Sec. 4.4",
+    }
 }
 
 fn rows_of(exp: &Experiment, results: &[CellResult], study: &str) -> (Vec<Row>, usize, usize) {
@@ -158,7 +176,7 @@ fn study_tables(exp: &Experiment, results: &[CellResult]) -> Vec<StudyTable> {
             .map(|c| c.cfg.iterations)
             .unwrap_or(0)
     };
-    let mut add = |name: &str, kind, note: &str, param: Option<String>| {
+    let mut add = |name: &str, kind, note: &str, param: Option<String>, paper: Vec<(f64, f64)>| {
         let (rows, planned, finished) = rows_of(exp, results, name);
         out.push(StudyTable {
             name: name.into(),
@@ -169,16 +187,28 @@ fn study_tables(exp: &Experiment, results: &[CellResult]) -> Vec<StudyTable> {
             rows,
             planned,
             finished,
+            paper,
         });
     };
     for c in &exp.grid.comparison {
-        add(&c.name, StudyKind::Comparison, &c.note, None);
+        add(&c.name, StudyKind::Comparison, &c.note, None, Vec::new());
     }
     for s in &exp.grid.sweep {
-        add(&s.name, StudyKind::Sweep, &s.note, Some(s.param.clone()));
+        let paper = s
+            .paper
+            .iter()
+            .flat_map(|p| s.values.iter().copied().zip(p.iter().copied()))
+            .collect();
+        add(
+            &s.name,
+            StudyKind::Sweep,
+            &s.note,
+            Some(s.param.clone()),
+            paper,
+        );
     }
     for t in &exp.grid.transfer {
-        add(&t.name, StudyKind::Transfer, &t.note, None);
+        add(&t.name, StudyKind::Transfer, &t.note, None, Vec::new());
     }
     out
 }
@@ -225,10 +255,22 @@ fn comparison_md(s: &mut String, t: &StudyTable) {
     let _ = writeln!(s);
 }
 
+/// The paper's value at swept value `v`.
+fn paper_at(t: &StudyTable, v: Option<f64>) -> Option<f64> {
+    let v = v?;
+    t.paper.iter().find(|p| p.0 == v).map(|p| p.1)
+}
+
 fn sweep_md(s: &mut String, t: &StudyTable) {
     let p = t.param.as_deref().unwrap_or("value");
-    let _ = writeln!(s, "| {p} | mIoU (mean ± std) | per seed |");
-    let _ = writeln!(s, "|---:|---:|---|");
+    let paper = !t.paper.is_empty();
+    if paper {
+        let _ = writeln!(s, "| {p} | mIoU (mean ± std) | per seed | {PAPER_LABEL} |");
+        let _ = writeln!(s, "|---:|---:|---|---:|");
+    } else {
+        let _ = writeln!(s, "| {p} | mIoU (mean ± std) | per seed |");
+        let _ = writeln!(s, "|---:|---:|---|");
+    }
     for r in &t.rows {
         let per: Vec<String> = r
             .seeds
@@ -236,13 +278,17 @@ fn sweep_md(s: &mut String, t: &StudyTable) {
             .zip(&r.miou)
             .map(|(sd, m)| format!("{m:.2} (seed {sd})"))
             .collect();
-        let _ = writeln!(
+        let _ = write!(
             s,
             "| {} | **{}** | {} |",
             r.value.map(fmt_value).unwrap_or_default(),
             pm(&r.miou),
             per.join(", ")
         );
+        if paper {
+            let _ = write!(s, " {} |", opt(paper_at(t, r.value)));
+        }
+        let _ = writeln!(s);
     }
     let _ = writeln!(s);
 }
@@ -307,60 +353,96 @@ fn study_csv(t: &StudyTable) -> String {
     s
 }
 
-fn sweep_png(t: &StudyTable, path: &Path) -> Result<()> {
-    let pts = |f: &dyn Fn(&Row) -> f64| -> Vec<(f64, f64)> {
-        t.rows
-            .iter()
-            .filter_map(|r| Some((r.value?, f(r))))
-            .collect()
+/// Whether swept values are shown on a log axis: all positive, spanning a
+/// factor of 10 or more, and some two closer than 12 % of the span on a
+/// linear one (their tick values would overlap; e.g. β = 0.01, 0.1, 0.5, 1).
+fn log_axis(sorted: &[f64]) -> bool {
+    let (Some(&lo), Some(&hi)) = (sorted.first(), sorted.last()) else {
+        return false;
     };
-    let mean = pts(&|r| r.miou_mean);
-    let lo = pts(&|r| r.miou_mean - r.miou_std);
-    let hi = pts(&|r| r.miou_mean + r.miou_std);
-    let grey = Some([170, 170, 170]);
-    line_panels(
-        &[Panel {
-            name: t.name.clone(),
-            series: vec![
-                Series {
-                    points: lo,
-                    color: grey,
-                    markers: false,
-                },
-                Series {
-                    points: hi,
-                    color: grey,
-                    markers: false,
-                },
-                Series {
-                    points: mean,
-                    color: Some([31, 119, 180]),
-                    markers: true,
-                },
-            ],
-        }],
-        path,
-    )?;
+    let crowded = sorted.windows(2).any(|w| w[1] - w[0] < 0.12 * (hi - lo));
+    lo > 0.0 && hi >= 10.0 * lo && crowded
+}
+
+/// The plot of a sweep: mean mIoU over seeds against the swept value, with
+/// ± std error bars, and the paper's values on the right axis when the
+/// grid gives them.
+pub fn sweep_figure(t: &StudyTable) -> Figure {
     let p = t.param.as_deref().unwrap_or("value");
-    let lines: Vec<String> = t
-        .rows
+    let rows: Vec<&Row> = t.rows.iter().filter(|r| r.value.is_some()).collect();
+    let mean: Vec<(f64, f64)> = rows
+        .iter()
+        .filter_map(|r| Some((r.value?, r.miou_mean)))
+        .collect();
+    // One seed has no spread to show: no bar rather than a zero-length one.
+    let std: Vec<f64> = rows
         .iter()
         .map(|r| {
-            format!(
-                "{p} = {}: {:.2} ± {:.2}",
-                r.value.map(fmt_value).unwrap_or_default(),
-                r.miou_mean,
+            if r.miou.len() > 1 {
                 r.miou_std
-            )
+            } else {
+                f64::NAN
+            }
         })
         .collect();
-    write_legend(
-        path,
-        &format!(
-            "{}: mIoU (blue, markers) and mean ± std (grey) against {p} (x axis: value, linear; y axis: min–max of the plotted values)",
-            t.name
+    let mut seeds: Vec<usize> = rows.iter().map(|r| r.seeds.len()).collect();
+    seeds.dedup();
+    let seeds = match seeds.as_slice() {
+        [n] => format!("{n} seed{}", if *n == 1 { "" } else { "s" }),
+        _ => {
+            "seeds per point: ".to_string()
+                + &rows
+                    .iter()
+                    .map(|r| r.seeds.len().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+        }
+    };
+    let mut ticks: Vec<f64> = mean.iter().map(|m| m.0).collect();
+    ticks.extend(t.paper.iter().map(|p| p.0));
+    ticks.sort_by(f64::total_cmp);
+    ticks.dedup();
+    let log = log_axis(&ticks);
+    let at = |v: f64| if log { v.log10() } else { v };
+    let on_axis =
+        |pts: &[(f64, f64)]| -> Vec<(f64, f64)> { pts.iter().map(|&(x, y)| (at(x), y)).collect() };
+    let mut panel = Panel::new(
+        format!(
+            "mIoU against {p} (cf. the paper's {})",
+            paper_reference(t.param.as_deref())
         ),
-        &lines,
+        if log {
+            format!("{p} (log scale)")
+        } else {
+            p.to_string()
+        },
+        "mIoU % (this grid)",
+    )
+    .series(
+        Series::new(format!("this grid: mean ± std, {seeds}"), on_axis(&mean))
+            .color([31, 119, 180])
+            .markers()
+            .error_bars(std),
+    );
+    panel.x_ticks = ticks.into_iter().map(|v| (at(v), fmt_value(v))).collect();
+    if !t.paper.is_empty() {
+        panel = panel
+            .series(
+                Series::new(format!("{PAPER_LABEL}, right axis"), on_axis(&t.paper))
+                    .color([255, 127, 14])
+                    .markers()
+                    .on_secondary_axis(),
+            )
+            .note("The paper's values are DeepLabV3 on GTA5 → Cityscapes, another benchmark: compare the trends, not the levels.");
+        panel.y2_label = "paper mIoU %".into();
+    }
+    panel = panel.note(format!(
+        "{} student steps per run; error bars: ± sample std over seeds; numbers in the table.",
+        t.iterations
+    ));
+    Figure::new(
+        format!("Sweep '{}' ({} of {} cells)", t.name, t.finished, t.planned),
+        vec![panel],
     )
 }
 
@@ -462,12 +544,7 @@ pub fn render(
                 "Sensitivity `{}`: {} (cf. the paper's {})",
                 t.name,
                 t.param.as_deref().unwrap_or(""),
-                match t.param.as_deref() {
-                    Some("weights.alpha") => "Table 5",
-                    Some("weights.beta") => "Table 6",
-                    Some("k") => "Fig. 8",
-                    _ => "Sec. 4.4",
-                }
+                paper_reference(t.param.as_deref())
             ),
             StudyKind::Transfer => format!(
                 "Transfer only `{}` (cf. the paper's Table 4: the source model distilled into a new model through the generator alone, no target data; scored on source val)",
@@ -489,12 +566,11 @@ pub fn render(
                 sweep_md(&mut s, t);
                 if !t.rows.is_empty() {
                     let png = format!("{}.png", t.name);
-                    sweep_png(t, &dir.join(&png))?;
+                    sweep_figure(t).save(&dir.join(&png))?;
                     let _ = writeln!(
                         s,
-                        "![{}: mIoU against {}]({link_prefix}{png})\n\n(blue: mean mIoU; grey: mean ± std; x: {}, y: mIoU scaled to the plotted range — the numbers are in the table above)\n",
+                        "![{}: mIoU against {}]({link_prefix}{png})\n",
                         t.name,
-                        t.param.as_deref().unwrap_or(""),
                         t.param.as_deref().unwrap_or("")
                     );
                 }
@@ -526,4 +602,118 @@ pub fn render(
     )?;
     write_atomic(&dir.join("results.md"), s.as_bytes())?;
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::viz::font::TextMode;
+    use crate::data::RgbImage;
+
+    fn row(value: f64, miou: &[f64]) -> Row {
+        let (m, s) = mean_std(miou);
+        Row {
+            entry: format!("weights.alpha={}", fmt_value(value)),
+            label: format!("weights.alpha = {}", fmt_value(value)),
+            value: Some(value),
+            source_free: true,
+            seeds: (0..miou.len() as u64).collect(),
+            miou: miou.to_vec(),
+            miou_mean: m,
+            miou_std: s,
+            class_iou: Vec::new(),
+            seconds_mean: 1.0,
+        }
+    }
+
+    fn alpha_table() -> StudyTable {
+        StudyTable {
+            name: "alpha".into(),
+            kind: StudyKind::Sweep,
+            note: String::new(),
+            iterations: 200,
+            param: Some("weights.alpha".into()),
+            rows: vec![
+                row(0.1, &[44.0, 44.5, 43.8]),
+                row(0.5, &[47.0, 47.6, 47.3]),
+                row(1.0, &[48.0, 48.4, 48.1]),
+                row(2.0, &[48.3, 48.9, 48.2]),
+            ],
+            planned: 12,
+            finished: 12,
+            paper: vec![(0.1, 41.33), (0.5, 42.70), (1.0, 43.16), (2.0, 42.47)],
+        }
+    }
+
+    fn differing(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> usize {
+        assert_eq!((a.width, a.height), (b.width, b.height));
+        rows.flat_map(|y| (0..a.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| a.pixel(x, y) != b.pixel(x, y))
+            .count()
+    }
+
+    #[test]
+    fn sweep_plots_carry_titles_ticks_error_bars_and_the_papers_values() {
+        let t = alpha_table();
+        let f = sweep_figure(&t);
+        let p = &f.panels[0];
+        assert_eq!(p.x_label, "weights.alpha");
+        let ticks: Vec<&str> = p.x_ticks.iter().map(|t| t.1.as_str()).collect();
+        assert_eq!(ticks, ["0.1", "0.5", "1", "2"]);
+        assert_eq!(p.series[0].error.len(), 4);
+        assert!(p.series[1].secondary && p.series[1].name.contains(PAPER_LABEL));
+        assert_eq!(p.y2_label, "paper mIoU %");
+        assert!(p.series[1].name.contains("GTA5→Cityscapes"));
+
+        let with = f.render(TextMode::Drawn).unwrap();
+        let without = f.render(TextMode::Hidden).unwrap();
+        assert!(differing(&with, &without, 0..34) > 100, "no figure title");
+        assert!(differing(&with, &without, 34..62) > 50, "no panel title");
+        assert!(
+            differing(&with, &without, 62..312) > 300,
+            "no tick values or axis labels"
+        );
+        // The error bars are drawn: without them the chart differs.
+        let mut bare = f.clone();
+        bare.panels[0].series[0].error.clear();
+        let bare = bare.render(TextMode::Drawn).unwrap();
+        assert!(differing(&with, &bare, 62..312) > 20, "no error bars");
+    }
+
+    #[test]
+    fn crowded_positive_sweeps_get_a_log_axis() {
+        assert!(log_axis(&[0.01, 0.1, 0.5, 1.0]));
+        assert!(!log_axis(&[0.1, 0.5, 1.0, 2.0]));
+        assert!(!log_axis(&[1.0, 2.0, 3.0, 4.0, 5.0]));
+        assert!(!log_axis(&[0.0, 0.01, 1.0]));
+        let mut t = alpha_table();
+        t.param = Some("weights.beta".into());
+        for (r, v) in t.rows.iter_mut().zip([0.01, 0.1, 0.5, 1.0]) {
+            r.value = Some(v);
+        }
+        t.paper.clear();
+        let f = sweep_figure(&t);
+        let p = &f.panels[0];
+        assert_eq!(p.x_label, "weights.beta (log scale)");
+        assert_eq!(p.x_ticks[0], (-2.0, "0.01".to_string()));
+        assert_eq!(p.series[0].points[1].0, -1.0);
+    }
+
+    #[test]
+    fn sweep_tables_list_the_papers_values_and_one_seed_has_no_error_bar() {
+        let t = alpha_table();
+        let mut md = String::new();
+        sweep_md(&mut md, &t);
+        assert!(md.contains(PAPER_LABEL) && md.contains("| 43.16 |"), "{md}");
+        let mut one = alpha_table();
+        one.paper.clear();
+        one.rows = vec![row(0.1, &[44.0]), row(1.0, &[48.0])];
+        let f = sweep_figure(&one);
+        assert!(f.panels[0].series[0].error.iter().all(|e| e.is_nan()));
+        assert_eq!(f.panels[0].series.len(), 1);
+        f.render(TextMode::Drawn).unwrap();
+        let mut md = String::new();
+        sweep_md(&mut md, &one);
+        assert!(!md.contains("paper"), "{md}");
+    }
 }

@@ -22,7 +22,7 @@ for v in "${variants[@]}"; do
   end=$(date +%s)
   mkdir -p "$here/$v-$steps"
   cp "$out.stdout" "$here/$v-$steps/stdout.txt"
-  for f in report.md train_log.json loss_curves.txt bns_layers.txt; do
+  for f in report.md train_log.json; do
     [ -f "$out/$f" ] && cp "$out/$f" "$here/$v-$steps/"
   done
   echo "$v steps=$steps rc=$rc wall=$((end - start))s" >> "$here/wall-times.txt"

@@ -18,7 +18,7 @@ for v in base bns-l2; do
   end=$(date +%s)
   mkdir -p "$here/transfer-$v-s0"
   cp "$out.stdout" "$here/transfer-$v-s0/stdout.txt"
-  for f in report.md report.json train_log.json loss_curves.txt; do
+  for f in report.md report.json train_log.json; do
     [ -f "$out/$f" ] && cp "$out/$f" "$here/transfer-$v-s0/"
   done
   echo "transfer $v s0 rc=$rc wall=$((end - start))s" >> "$here/wall-times.txt"

@@ -33,7 +33,7 @@ for s in $seeds; do
   end=$(date +%s)
   mkdir -p "$here/$name"
   cp "$out.stdout" "$here/$name/stdout.txt"
-  for f in report.md report.json train_log.json loss_curves.txt; do
+  for f in report.md report.json train_log.json; do
     [ -f "$out/$f" ] && cp "$out/$f" "$here/$name/"
   done
   echo "$label 2000 s$s rc=$rc wall=$((end - start))s" >> "$here/wall-times.txt"

@@ -9,10 +9,12 @@
 #   4. the criterion DAD/IPSM benches on cuda:0, paper size included;
 #   5. optional (SFDA_GPU_SWEEP=1): a source-training sweep of the demo net.
 #
-# Build here with the `cuda` feature and pass the binaries:
-#   CARGO_TARGET_DIR=target/cuda cargo build --release --features cuda
-#   CARGO_TARGET_DIR=target/cuda cargo bench --no-run --features cuda --bench dad_ipsm
+# Build here with both backends on CUDA and pass the binaries:
+#   scripts/build-candle-cuda.sh        # target/cuda/release/sfda (nvcc from PyPI)
+#   (export CUDA_HOME/PATH/CUDA_COMPUTE_CAP as that script does, then)
+#   CARGO_TARGET_DIR=target/cuda cargo bench --no-run --features cuda,candle-cuda --bench dad_ipsm
 #   scripts/gpu-check.sh path/to/sfda path/to/dad_ipsm OUTDIR
+# Steps marked "candle" run only when the binary's candle reports `(cuda)`.
 set -uo pipefail
 sfda="$1"
 benches="$2"
@@ -57,6 +59,15 @@ log "sfda bench, demo scale, cuda:0"
 "$sfda" bench --backend tch --device cuda:0 --iters 20 --warmup 3 2>&1 | tee "$out/bench-demo-cuda.txt"
 log "sfda bench, demo scale, this machine's CPU"
 "$sfda" bench --backend all --device cpu --iters 3 2>&1 | tee "$out/bench-demo-cpu.txt"
+
+if "$sfda" backends --probe 2>&1 | grep -q "candle.*(cuda)"; then
+  log "candle: cpu vs cuda:0, mini nets at the demo size"
+  "$sfda" backends --compare cuda:0 --backend candle --batch 4 2>&1 | tee "$out/compare-candle.txt"
+  log "sfda bench, demo scale, both backends on cuda:0"
+  "$sfda" bench --backend all --device cuda:0 --iters 20 --warmup 3 2>&1 | tee "$out/bench-demo-cuda-all.txt"
+else
+  log "candle was built without CUDA: its GPU steps are skipped"
+fi
 
 log "criterion DAD/IPSM on cuda:0"
 SFDA_BENCH_DEVICES=cuda:0 "$benches" --bench --warm-up-time 0.5 --measurement-time 2 --noplot 2>&1 \

@@ -44,7 +44,9 @@ pub fn fake_grid<B: Backend>(
     let s = img.shape();
     let (h, w) = (s[2], s[3]);
     let pixels = img.to_vec()?;
-    let mut grid = Grid::new(w as u32, h as u32);
+    let mut grid = Grid::new(w as u32, h as u32)
+        .with_headers(&["fake (generator)", "teacher prediction"])
+        .with_class_legend();
     for i in 0..n {
         let chw = &pixels[i * 3 * h * w..(i + 1) * 3 * h * w];
         let mut data = Vec::with_capacity(h * w * 3);

@@ -40,8 +40,14 @@ checkpoint_every = 0
 seed = 3
 "#;
 
+/// The binary with a fixed thread count: the HCL test compares runs of
+/// separate processes, which libtorch makes bit-identical only at one
+/// thread count, while the default sizes each process's pool to the cores
+/// free when it starts (the other tests of this file keep cores busy).
 fn sfda() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sfda"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sfda"));
+    c.env("SFDA_THREADS", "2");
+    c
 }
 
 /// A library cargo built next to this test's executable (`target/<profile>/deps`).

@@ -136,16 +136,8 @@ pub fn bns_layer_curves(records: &[serde_json::Value], path: &Path) -> Result<()
 mod tests {
     use super::*;
     use crate::data::viz::font::TextMode;
-    use crate::data::RgbImage;
+    use crate::data::viz::plot::differing;
     use serde_json::json;
-
-    /// Pixels that differ between two renders in rows `rows`.
-    fn differing(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> usize {
-        assert_eq!((a.width, a.height), (b.width, b.height));
-        rows.flat_map(|y| (0..a.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| a.pixel(x, y) != b.pixel(x, y))
-            .count()
-    }
 
     /// Renders with and without text: the figure title (top 34 rows) and the
     /// first panel's title (the 28 rows under it) must carry text, and the

@@ -608,7 +608,7 @@ pub fn render(
 mod tests {
     use super::*;
     use crate::data::viz::font::TextMode;
-    use crate::data::RgbImage;
+    use crate::data::viz::plot::differing;
 
     fn row(value: f64, miou: &[f64]) -> Row {
         let (m, s) = mean_std(miou);
@@ -643,13 +643,6 @@ mod tests {
             finished: 12,
             paper: vec![(0.1, 41.33), (0.5, 42.70), (1.0, 43.16), (2.0, 42.47)],
         }
-    }
-
-    fn differing(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> usize {
-        assert_eq!((a.width, a.height), (b.width, b.height));
-        rows.flat_map(|y| (0..a.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| a.pixel(x, y) != b.pixel(x, y))
-            .count()
     }
 
     #[test]

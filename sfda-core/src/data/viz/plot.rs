@@ -716,16 +716,19 @@ fn draw_legend(panel: &Panel, area: &Area<'_>, labels: &mut Vec<Label>) -> DrawR
     Ok(())
 }
 
+/// Pixels that differ between two renders of the same size in rows `rows`
+/// (the plot tests compare a render with text against one without).
+#[cfg(test)]
+pub(crate) fn differing(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> usize {
+    assert_eq!((a.width, a.height), (b.width, b.height));
+    rows.flat_map(|y| (0..a.width).map(move |x| (x, y)))
+        .filter(|&(x, y)| a.pixel(x, y) != b.pixel(x, y))
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn differing(a: &RgbImage, b: &RgbImage, rows: std::ops::Range<u32>) -> usize {
-        assert_eq!((a.width, a.height), (b.width, b.height));
-        rows.flat_map(|y| (0..a.width).map(move |x| (x, y)))
-            .filter(|&(x, y)| a.pixel(x, y) != b.pixel(x, y))
-            .count()
-    }
 
     fn sample() -> Figure {
         let pts: Vec<(f64, f64)> = (0..50)

@@ -125,6 +125,34 @@ impl Label {
     }
 }
 
+/// Lays out legend `entries` (a swatch, then its text at line height
+/// `size`) in lines of at most `width` pixels: each entry takes `swatch`
+/// plus its text's width plus `gap` (the gap after a line's last entry may
+/// overhang), and a line's first entry starts `indent` pixels in.
+pub fn wrap_entries<T>(
+    entries: Vec<(T, String)>,
+    size: f32,
+    width: u32,
+    indent: u32,
+    swatch: u32,
+    gap: u32,
+) -> Vec<Vec<(T, String)>> {
+    let mut lines: Vec<Vec<(T, String)>> = Vec::new();
+    let mut used = width;
+    for (e, text) in entries {
+        let need = swatch + text_width(&text, size) + gap;
+        if used + need > width + gap {
+            lines.push(Vec::new());
+            used = indent;
+        }
+        used += need;
+        if let Some(l) = lines.last_mut() {
+            l.push((e, text));
+        }
+    }
+    lines
+}
+
 /// Width in pixels of `text` at line height `size` (advances and kerning).
 pub fn text_width(text: &str, size: f32) -> u32 {
     let Ok(font) = font() else { return 0 };

@@ -10,7 +10,9 @@ use crate::data::classes::TRAIN_ID_NAMES;
 use crate::data::png_out::save_rgb_png;
 use crate::data::raster::{LabelMap, RgbImage};
 use crate::data::resize::{resize_bilinear, resize_nearest};
-use crate::data::viz::font::{draw_labels, fit_text, text_width, HAlign, Label, TextMode, VAlign};
+use crate::data::viz::font::{
+    draw_labels, fit_text, text_width, wrap_entries, HAlign, Label, TextMode, VAlign,
+};
 use crate::data::viz::palette::{color_of, colorize};
 use crate::error::Result;
 
@@ -120,20 +122,7 @@ impl Grid {
 
     /// Legend entries laid out in lines of at most `width` pixels.
     fn legend_lines(&self, width: u32) -> Vec<Vec<([u8; 3], String)>> {
-        let mut lines: Vec<Vec<([u8; 3], String)>> = Vec::new();
-        let mut used = width;
-        for (c, name) in self.legend_entries() {
-            let need = 20 + text_width(&name, LEGEND_SIZE) + 14;
-            if used + need > width {
-                lines.push(Vec::new());
-                used = 6;
-            }
-            used += need;
-            if let Some(l) = lines.last_mut() {
-                l.push((c, name));
-            }
-        }
-        lines
+        wrap_entries(self.legend_entries(), LEGEND_SIZE, width, 6, 20, 14)
     }
 
     /// Lays the panels out into one image, with headers and legend.

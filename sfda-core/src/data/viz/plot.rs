@@ -22,7 +22,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::data::viz::font::{
-    draw_labels, fit_text, text_width, wrap_text, HAlign, Label, TextMode, VAlign,
+    draw_labels, fit_text, text_width, wrap_entries, wrap_text, HAlign, Label, TextMode, VAlign,
 };
 use crate::data::{save_rgb_png, RgbImage};
 use crate::{Error, Result};
@@ -412,21 +412,11 @@ fn legend_layout(panel: &Panel, width: u32) -> Vec<Vec<(Entry, String)>> {
             entries.push((Entry::Ref(i), r.name.clone()));
         }
     }
-    let mut lines: Vec<Vec<(Entry, String)>> = Vec::new();
-    let mut used = width;
-    for (e, text) in entries {
-        let text = fit_text(&text, LEGEND_SIZE, width - SWATCH_W);
-        let need = SWATCH_W + text_width(&text, LEGEND_SIZE) + ENTRY_GAP;
-        if used + need > width + ENTRY_GAP {
-            lines.push(Vec::new());
-            used = 0;
-        }
-        used += need;
-        if let Some(l) = lines.last_mut() {
-            l.push((e, text));
-        }
-    }
-    lines
+    let entries = entries
+        .into_iter()
+        .map(|(e, text)| (e, fit_text(&text, LEGEND_SIZE, width - SWATCH_W)))
+        .collect();
+    wrap_entries(entries, LEGEND_SIZE, width, 0, SWATCH_W, ENTRY_GAP)
 }
 
 /// The notes, wrapped at word boundaries to `width` pixels.

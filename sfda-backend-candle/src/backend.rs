@@ -9,7 +9,9 @@ use sfda_core::{Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Err
 
 use crate::device;
 use crate::error::{no_panic, CandleResultExt};
-use crate::ops::{batch_norm, broadcast, conv, elementwise, layout, pool, reduce, resize};
+use crate::ops::{
+    batch_norm, batch_norm_eval, broadcast, conv, elementwise, layout, pool, reduce, resize,
+};
 
 /// This crate's implementation of the ops, reached through
 /// [`CandleBackend`]'s op table (see [`crate::route`]).
@@ -208,6 +210,32 @@ impl Backend for CandleLocal {
             None => {
                 sfda_core::tensor::backend::batch_norm_train_composed::<Self>(x, gamma, beta, eps)
             }
+        }
+    }
+    /// One fused op on the CPU ([`batch_norm_eval`]); the composition
+    /// elsewhere.
+    fn batch_norm_eval(
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        eps: f64,
+    ) -> Result<Tensor> {
+        let op = "batch_norm_eval";
+        match batch_norm_eval::batch_norm_eval_cpu(x, gamma, beta, mean, var, eps).op(op)? {
+            Some(y) => Ok(y),
+            None => sfda_core::tensor::backend::batch_norm_eval_composed::<Self>(
+                x, gamma, beta, mean, var, eps,
+            ),
+        }
+    }
+    /// One fused op on the CPU ([`batch_norm_eval`]); the composition
+    /// elsewhere.
+    fn channel_moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
+        match batch_norm_eval::channel_moments_cpu(x).op("channel_moments")? {
+            Some(out) => Ok(out),
+            None => sfda_core::tensor::backend::channel_moments_composed::<Self>(x),
         }
     }
     fn conv_transpose2d(

@@ -118,6 +118,15 @@ routed_backend! {
     fn detach(t: &Tensor) -> Result<Tensor>;
     fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOpts) -> Result<Tensor>;
     fn batch_norm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor)>;
+    fn batch_norm_eval(
+        x: &Tensor,
+        gamma: &Tensor,
+        beta: &Tensor,
+        mean: &Tensor,
+        var: &Tensor,
+        eps: f64
+    ) -> Result<Tensor>;
+    fn channel_moments(x: &Tensor) -> Result<(Tensor, Tensor)>;
     fn conv_transpose2d(
         x: &Tensor,
         w: &Tensor,

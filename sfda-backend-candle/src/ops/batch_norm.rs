@@ -23,14 +23,14 @@ use super::storage::{contiguous_f32, pair_f32};
 
 /// `[B, C, H, W]` of a batch-norm input.
 #[derive(Debug, Clone, Copy)]
-struct Dims {
-    b: usize,
-    c: usize,
-    plane: usize,
+pub(super) struct Dims {
+    pub(super) b: usize,
+    pub(super) c: usize,
+    pub(super) plane: usize,
 }
 
 impl Dims {
-    fn of(shape: &Shape) -> candle_core::Result<Self> {
+    pub(super) fn of(shape: &Shape) -> candle_core::Result<Self> {
         match *shape.dims() {
             [b, c, h, w] => Ok(Dims { b, c, plane: h * w }),
             ref d => candle_core::bail!("batch_norm: input must be [B, C, H, W], got {d:?}"),
@@ -59,7 +59,7 @@ fn per_channel<T: Send>(c: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T
 /// `x [B, C, H, W] → [2, C]`: per-channel mean and biased variance (two
 /// passes, `f64`); no backward.
 #[derive(Debug, Clone, Copy)]
-struct Moments;
+pub(super) struct Moments;
 
 impl CustomOp1 for Moments {
     fn name(&self) -> &'static str {
@@ -93,7 +93,7 @@ struct BatchNormTrain {
 }
 
 /// Two `[C]` rows of a `[2, C]` operand.
-fn rows2<'a>(
+pub(super) fn rows2<'a>(
     data: &'a [f32],
     c: usize,
     op: &'static str,
@@ -106,7 +106,7 @@ fn rows2<'a>(
 
 /// Runs `f(i, plane)` over the `[H, W]` planes of a `[B, C, H, W]` output
 /// (`i = b·C + c`), in parallel when rayon has several threads.
-fn for_each_plane(out: &mut [f32], d: Dims, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(super) fn for_each_plane(out: &mut [f32], d: Dims, f: impl Fn(usize, &mut [f32]) + Sync) {
     let chunk = d.plane.max(1);
     if rayon::current_num_threads() > 1 {
         out.par_chunks_mut(chunk)
@@ -199,7 +199,7 @@ impl CustomOp3 for BatchNormTrain {
 
 /// `(dy, x, stats) → [2, C]` in `f64`: per-channel `Σdy` and `Σdy·(x − μ)`.
 #[derive(Debug, Clone, Copy)]
-struct GradSums;
+pub(super) struct GradSums;
 
 impl CustomOp3 for GradSums {
     fn name(&self) -> &'static str {

@@ -4,6 +4,7 @@
 
 pub(crate) mod activation;
 pub(crate) mod batch_norm;
+pub(crate) mod batch_norm_eval;
 pub(crate) mod broadcast;
 pub(crate) mod conv;
 pub(crate) mod conv_gemm;

@@ -3,10 +3,16 @@
 //! PyTorch picks source index `min(floor(dst · (in / out)), in - 1)` with the
 //! scale computed in `f32`. candle's native kernel computes the scale in
 //! `f64` (which can round differently) and only has a backward for integer,
-//! equal factors, so the resize is two `index_select`s (differentiable, the
-//! gradient accumulates over repeated sources).
+//! equal factors. On the CPU the resize is one custom op ([`NearestResize`]:
+//! a gather per plane forward, the matching scatter-add per plane backward);
+//! elsewhere it is two `index_select`s (differentiable, the gradient
+//! accumulates over repeated sources). The custom op is one node in the
+//! autodiff graph instead of two, and its backward one pass instead of two
+//! `index_add`s; it sums a source's gradient in row-major output order, the
+//! two `index_select`s row by row, so the two may differ in the last bit.
 
-use candle_core::Tensor;
+use candle_core::{CpuStorage, CustomOp1, Device, Layout, Shape, Tensor};
+use rayon::prelude::*;
 use sfda_core::{Error, Result};
 
 use crate::error::CandleResultExt;
@@ -23,6 +29,13 @@ pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Ten
             op,
             format!("cannot resize {h}x{w} to {oh}x{ow}: empty"),
         ));
+    }
+    if matches!(x.device(), Device::Cpu) && x.dtype() == candle_core::DType::F32 {
+        let resize = NearestResize {
+            rows: nearest_indices(h, oh),
+            cols: nearest_indices(w, ow),
+        };
+        return x.contiguous().op(op)?.apply_op1(resize).op(op);
     }
     let mut y = x.clone();
     if oh != h {
@@ -49,4 +62,111 @@ pub(crate) fn nearest_indices(input: usize, output: usize) -> Vec<usize> {
     (0..output)
         .map(|i| ((i as f32 * scale).floor() as usize).min(input - 1))
         .collect()
+}
+
+/// `[B, C, H, W] → [B, C, h, w]`, output `(i, j)` of each plane read from
+/// source `(rows[i], cols[j])`.
+#[derive(Debug, Clone)]
+struct NearestResize {
+    rows: Vec<usize>,
+    cols: Vec<usize>,
+}
+
+impl NearestResize {
+    /// `(planes, h, w)` of a contiguous `[B, C, h, w]` layout.
+    fn planes(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
+        match *l.dims() {
+            [b, c, h, w] => Ok((b * c, h, w)),
+            ref d => candle_core::bail!("upsample_nearest2d: expected [B, C, H, W], got {d:?}"),
+        }
+    }
+}
+
+/// Runs `f(plane index, output plane)` over the planes of `out`, on rayon's
+/// pool when it has several threads (each plane is written by one task, so
+/// the result does not depend on the split).
+fn for_each_plane(out: &mut [f32], plane: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let plane = plane.max(1);
+    if rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(plane)
+            .enumerate()
+            .for_each(|(i, p)| f(i, p));
+    } else {
+        out.chunks_mut(plane).enumerate().for_each(|(i, p)| f(i, p));
+    }
+}
+
+impl CustomOp1 for NearestResize {
+    fn name(&self) -> &'static str {
+        "upsample_nearest2d"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = super::storage::contiguous_f32(s, l, self.name())?;
+        let (n, h, w) = Self::planes(l)?;
+        let (oh, ow) = (self.rows.len(), self.cols.len());
+        let mut y = vec![0f32; n * oh * ow];
+        for_each_plane(&mut y, oh * ow, |p, out| {
+            let src = &x[p * h * w..][..h * w];
+            for (orow, &r) in out.chunks_mut(ow.max(1)).zip(&self.rows) {
+                let srow = &src[r * w..][..w];
+                for (o, &c) in orow.iter_mut().zip(&self.cols) {
+                    *o = srow[c];
+                }
+            }
+        });
+        let d = l.dims();
+        Ok((CpuStorage::F32(y), Shape::from((d[0], d[1], oh, ow))))
+    }
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let (oh, ow) = (self.rows.len(), self.cols.len());
+        let dy = dy.contiguous()?;
+        let scatter = NearestScatter {
+            rows: self.rows.clone(),
+            cols: self.cols.clone(),
+            in_h: x.dim(2)?,
+            in_w: x.dim(3)?,
+        };
+        debug_assert_eq!(dy.dims()[2..], [oh, ow]);
+        Ok(Some(dy.apply_op1_no_bwd(&scatter)?))
+    }
+}
+
+/// The backward of [`NearestResize`]: each source sums the gradients of the
+/// outputs read from it, in row-major output order.
+#[derive(Debug, Clone)]
+struct NearestScatter {
+    rows: Vec<usize>,
+    cols: Vec<usize>,
+    in_h: usize,
+    in_w: usize,
+}
+
+impl CustomOp1 for NearestScatter {
+    fn name(&self) -> &'static str {
+        "upsample_nearest2d_backward"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let dy = super::storage::contiguous_f32(s, l, self.name())?;
+        let (n, oh, ow) = NearestResize::planes(l)?;
+        if oh != self.rows.len() || ow != self.cols.len() {
+            candle_core::bail!(
+                "{}: gradient {:?} does not match the resize",
+                self.name(),
+                l.dims()
+            )
+        }
+        let (h, w) = (self.in_h, self.in_w);
+        let mut dx = vec![0f32; n * h * w];
+        for_each_plane(&mut dx, h * w, |p, out| {
+            let g = &dy[p * oh * ow..][..oh * ow];
+            for (grow, &r) in g.chunks(ow.max(1)).zip(&self.rows) {
+                let drow = &mut out[r * w..][..w];
+                for (&v, &c) in grow.iter().zip(&self.cols) {
+                    drow[c] += v;
+                }
+            }
+        });
+        let d = l.dims();
+        Ok((CpuStorage::F32(dx), Shape::from((d[0], d[1], h, w))))
+    }
 }

@@ -260,6 +260,17 @@ fn nearest_upsample_2_to_3_uses_pytorch_rule() {
     assert_eq!(vals(&y), [1., 1., 2., 1., 1., 2., 3., 3., 4.]);
 }
 
+/// The fused CPU resize's gradient against finite differences, up and down
+/// and with repeated sources, over several planes.
+#[test]
+fn nearest_upsample_gradient_matches_finite_differences() {
+    use super::check_grad;
+    let x = randn(2 * 3 * 3 * 4, 70);
+    for size in [(5, 7), (6, 8), (2, 3), (3, 4)] {
+        check_grad(|t| t.upsample_nearest2d(size), &x, &[2, 3, 3, 4], 1e-3);
+    }
+}
+
 #[test]
 fn nearest_indices_follow_float_scale() {
     use crate::ops::resize::nearest_indices;
@@ -326,4 +337,116 @@ fn fused_batch_norm_matches_the_composed_formula() {
             "output {i}: {diff} (scale {scale})"
         );
     }
+}
+
+/// Largest `|a − b|` of each pair of outputs stays within `1e-5` of the
+/// composed output's scale.
+#[track_caller]
+fn assert_outputs_match(fused: &[Vec<f32>], composed: &[Vec<f32>]) {
+    assert_eq!(fused.len(), composed.len());
+    for (i, (a, b)) in fused.iter().zip(composed).enumerate() {
+        assert_eq!(a.len(), b.len(), "output {i}: lengths");
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let diff = a.iter().zip(b).fold(0f32, |m, (p, q)| m.max((p - q).abs()));
+        assert!(
+            diff <= 1e-5 * scale.max(1.0),
+            "output {i}: {diff} (scale {scale})"
+        );
+    }
+}
+
+/// The fused eval-mode BatchNorm gives the composed formula's output and
+/// gradients for `x`, `γ` and `β`, and skips `dγ`, `dβ` for frozen ones.
+#[test]
+fn fused_eval_batch_norm_matches_the_composed_formula() {
+    use crate::CandleBackend;
+    use sfda_core::tensor::backend::batch_norm_eval_composed;
+    use sfda_core::Backend;
+
+    let shape = [3, 4, 5, 6];
+    let x = var(&randn(3 * 4 * 5 * 6, 90), &shape);
+    let gamma = var(&randn(4, 91), &[4]);
+    let beta = var(&randn(4, 92), &[4]);
+    let mean = t(&randn(4, 93), &[4]);
+    let rv: Vec<f32> = randn(4, 94).iter().map(|v| v.abs() + 0.1).collect();
+    let rvar = t(&rv, &[4]);
+    let w = t(&randn(3 * 4 * 5 * 6, 95), &shape);
+    let run = |fused: bool| {
+        let (xi, gi, bi) = (x.tensor(), gamma.tensor(), beta.tensor());
+        let args = (
+            xi.inner(),
+            gi.inner(),
+            bi.inner(),
+            mean.inner(),
+            rvar.inner(),
+        );
+        let y = if fused {
+            CandleBackend::batch_norm_eval(args.0, args.1, args.2, args.3, args.4, 1e-5)
+        } else {
+            batch_norm_eval_composed::<CandleBackend>(args.0, args.1, args.2, args.3, args.4, 1e-5)
+        }
+        .unwrap();
+        let y = super::T::wrap(y);
+        let loss = y.mul(&w).unwrap().sum_all().unwrap();
+        let g = grad(&loss, &[&x, &gamma, &beta]).unwrap();
+        let mut out = vec![vals(&y)];
+        out.extend(g.into_iter().map(|g| vals(&g.unwrap())));
+        out
+    };
+    let (fused, composed) = (run(true), run(false));
+    assert_eq!(fused[0], composed[0], "the forward rounds as composed");
+    assert_outputs_match(&fused, &composed);
+    // Only x wanted: γ and β get no gradient, x's is unchanged.
+    let y = CandleBackend::batch_norm_eval(
+        x.tensor().inner(),
+        gamma.tensor().inner(),
+        beta.tensor().inner(),
+        mean.inner(),
+        rvar.inner(),
+        1e-5,
+    )
+    .unwrap();
+    let loss = super::T::wrap(y).mul(&w).unwrap().sum_all().unwrap();
+    let g = grad(&loss, &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), fused[1]);
+}
+
+/// The fused differentiable moments give the composed mean and biased
+/// variance, and the composed gradient through both.
+#[test]
+fn fused_channel_moments_match_the_composed_formula() {
+    use crate::CandleBackend;
+    use sfda_core::tensor::backend::channel_moments_composed;
+    use sfda_core::Backend;
+
+    let shape = [3, 4, 5, 6];
+    let data: Vec<f32> = randn(3 * 4 * 5 * 6, 96)
+        .iter()
+        .map(|v| 2.0 * v + 0.5)
+        .collect();
+    let x = var(&data, &shape);
+    let wm = t(&randn(4, 97), &[1, 4, 1, 1]);
+    let wv = t(&randn(4, 98), &[1, 4, 1, 1]);
+    let run = |fused: bool| {
+        let xi = x.tensor();
+        let (m, v) = if fused {
+            CandleBackend::channel_moments(xi.inner())
+        } else {
+            channel_moments_composed::<CandleBackend>(xi.inner())
+        }
+        .unwrap();
+        let (m, v) = (super::T::wrap(m), super::T::wrap(v));
+        assert_eq!(m.shape(), vec![1, 4, 1, 1]);
+        assert_eq!(v.shape(), vec![1, 4, 1, 1]);
+        let loss = m
+            .mul(&wm)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .add(&v.mul(&wv).unwrap().sum_all().unwrap())
+            .unwrap();
+        let g = grad(&loss, &[&x]).unwrap();
+        vec![vals(&m), vals(&v), vals(g[0].as_ref().unwrap())]
+    };
+    assert_outputs_match(&run(true), &run(false));
 }

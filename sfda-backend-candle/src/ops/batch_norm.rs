@@ -107,14 +107,7 @@ pub(super) fn rows2<'a>(
 /// Runs `f(i, plane)` over the `[H, W]` planes of a `[B, C, H, W]` output
 /// (`i = b·C + c`), in parallel when rayon has several threads.
 pub(super) fn for_each_plane(out: &mut [f32], d: Dims, f: impl Fn(usize, &mut [f32]) + Sync) {
-    let chunk = d.plane.max(1);
-    if rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(chunk)
-            .enumerate()
-            .for_each(|(i, p)| f(i, p));
-    } else {
-        out.chunks_mut(chunk).enumerate().for_each(|(i, p)| f(i, p));
-    }
+    super::parallel::for_each_chunk(out, d.plane, f);
 }
 
 impl CustomOp3 for BatchNormTrain {

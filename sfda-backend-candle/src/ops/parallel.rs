@@ -56,3 +56,24 @@ pub(crate) fn map2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> 
         .collect_into_vec(&mut out);
     out
 }
+
+/// Runs `f(i, chunk)` over the consecutive `chunk_len`-value chunks of `out`
+/// (an output's `[H, W]` planes, say), on rayon's pool when it has several
+/// threads. Each chunk is written by one task alone, so the result does not
+/// depend on the split.
+pub(crate) fn for_each_chunk(
+    out: &mut [f32],
+    chunk_len: usize,
+    f: impl Fn(usize, &mut [f32]) + Sync,
+) {
+    let chunk_len = chunk_len.max(1);
+    if rayon::current_num_threads() > 1 {
+        out.par_chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(i, p)| f(i, p));
+    } else {
+        out.chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(i, p)| f(i, p));
+    }
+}

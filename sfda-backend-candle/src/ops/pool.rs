@@ -7,12 +7,22 @@
 //! the window argmax does, so the pool is built as: pad with `-inf`, stack
 //! the `k²` strided shifts of the input on a last axis, take the argmax
 //! there (candle's argmax keeps the first of equal values), and gather.
+//!
+//! That graph is some forty nodes, each of which candle's backward zeroes
+//! and accumulates on the calling thread (the narrows' backward pads with
+//! zeros by concatenation). On the CPU the pool is therefore one custom op
+//! ([`MaxPool`]): per plane, the window maximum with PyTorch's rule (the
+//! first maximum in row-major order, NaN counting as the maximum, padding
+//! never picked); backward, each output's gradient added at that position,
+//! in row-major output order. The graph above stays for other devices.
 
-use candle_core::Tensor;
+use candle_core::{CpuStorage, CustomOp1, Device, Layout, Shape, Tensor};
 use sfda_core::{Error, Result};
 
 use crate::error::CandleResultExt;
 use crate::ops::conv::dims4;
+use crate::ops::parallel::for_each_chunk;
+use crate::ops::storage::contiguous_f32;
 
 /// `max_pool2d(x, kernel, stride, padding)` on `[B, C, H, W]`.
 pub(crate) fn max_pool2d(
@@ -41,6 +51,15 @@ pub(crate) fn max_pool2d(
         ));
     }
     let (oh, ow) = ((hp - k) / s + 1, (wp - k) / s + 1);
+    if matches!(x.device(), Device::Cpu) && x.dtype() == candle_core::DType::F32 {
+        let pool = MaxPool {
+            k,
+            s,
+            p,
+            out: (oh, ow),
+        };
+        return x.contiguous().op(op)?.apply_op1(pool).op(op);
+    }
     // Strided extraction reads `s * out` entries from offset `k - 1`: pad
     // past the end so that slice exists (the extra entries are never picked).
     let ext_h = hp.max(k - 1 + s * oh);
@@ -111,4 +130,121 @@ fn every_nth(t: &Tensor, dim: usize, start: usize, step: usize, n: usize) -> Res
         .op(op)?
         .squeeze(dim + 1)
         .op(op)
+}
+
+/// Max pooling of `[B, C, H, W]` with `kernel`, `stride`, `padding` (`-inf`
+/// padding) to `[B, C, oh, ow]`.
+#[derive(Debug, Clone, Copy)]
+struct MaxPool {
+    k: usize,
+    s: usize,
+    p: usize,
+    out: (usize, usize),
+}
+
+impl MaxPool {
+    /// `(planes, h, w)` of a `[B, C, H, W]` layout.
+    fn planes(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
+        match *l.dims() {
+            [b, c, h, w] => Ok((b * c, h, w)),
+            ref d => candle_core::bail!("max_pool2d: expected [B, C, H, W], got {d:?}"),
+        }
+    }
+
+    /// For each output of one `h × w` plane, in row-major order, the plane
+    /// index of its window's maximum and the value there (padding `2p ≤ k`,
+    /// checked by the caller, leaves every window an in-plane entry).
+    fn argmax(&self, plane: &[f32], h: usize, w: usize, mut f: impl FnMut(usize, f32)) {
+        let (oh, ow) = self.out;
+        for oy in 0..oh {
+            let y0 = (oy * self.s) as isize - self.p as isize;
+            for ox in 0..ow {
+                let x0 = (ox * self.s) as isize - self.p as isize;
+                // PyTorch starts at the window's first in-plane entry with
+                // -inf, and a larger value or a NaN replaces the maximum.
+                let first = y0.max(0) as usize * w + x0.max(0) as usize;
+                let (mut best, mut at) = (f32::NEG_INFINITY, first);
+                for dy in 0..self.k as isize {
+                    let y = y0 + dy;
+                    if y < 0 || y >= h as isize {
+                        continue;
+                    }
+                    let row = y as usize * w;
+                    for dx in 0..self.k as isize {
+                        let x = x0 + dx;
+                        if x < 0 || x >= w as isize {
+                            continue;
+                        }
+                        let v = plane[row + x as usize];
+                        if v > best || v.is_nan() {
+                            (best, at) = (v, row + x as usize);
+                        }
+                    }
+                }
+                f(at, best);
+            }
+        }
+    }
+}
+
+impl CustomOp1 for MaxPool {
+    fn name(&self) -> &'static str {
+        "max_pool2d"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(s, l, self.name())?;
+        let (n, h, w) = Self::planes(l)?;
+        let (oh, ow) = self.out;
+        let mut y = vec![0f32; n * oh * ow];
+        for_each_chunk(&mut y, oh * ow, |i, out| {
+            let mut o = out.iter_mut();
+            self.argmax(&x[i * h * w..][..h * w], h, w, |_, v| {
+                if let Some(o) = o.next() {
+                    *o = v;
+                }
+            });
+        });
+        let d = l.dims();
+        Ok((CpuStorage::F32(y), Shape::from((d[0], d[1], oh, ow))))
+    }
+    fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let dy = dy.contiguous()?;
+        Ok(Some(x.apply_op2_no_bwd(&dy, &MaxPoolGrad(*self))?))
+    }
+}
+
+/// `(x, dy) → dx` of [`MaxPool`]: each output's gradient added at its
+/// window's maximum (found again from `x`), in row-major output order.
+#[derive(Debug, Clone, Copy)]
+struct MaxPoolGrad(MaxPool);
+
+impl candle_core::CustomOp2 for MaxPoolGrad {
+    fn name(&self) -> &'static str {
+        "max_pool2d_backward"
+    }
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let x = contiguous_f32(s1, l1, self.name())?;
+        let g = contiguous_f32(s2, l2, self.name())?;
+        let (n, h, w) = MaxPool::planes(l1)?;
+        let (oh, ow) = self.0.out;
+        if g.len() != n * oh * ow {
+            candle_core::bail!("{}: gradient {:?} does not match", self.name(), l2.dims())
+        }
+        let mut dx = vec![0f32; x.len()];
+        for_each_chunk(&mut dx, h * w, |i, out| {
+            let mut gi = g[i * oh * ow..][..oh * ow].iter();
+            self.0.argmax(&x[i * h * w..][..h * w], h, w, |at, _| {
+                if let Some(&v) = gi.next() {
+                    out[at] += v;
+                }
+            });
+        });
+        Ok((CpuStorage::F32(dx), l1.shape().clone()))
+    }
 }

@@ -12,12 +12,12 @@
 //! two `index_select`s row by row, so the two may differ in the last bit.
 
 use candle_core::{CpuStorage, CustomOp1, Device, Layout, Shape, Tensor};
-use rayon::prelude::*;
 use sfda_core::{Error, Result};
 
 use crate::error::CandleResultExt;
 use crate::ops::conv::dims4;
 use crate::ops::layout::index_tensor;
+use crate::ops::parallel::for_each_chunk;
 
 /// Nearest-neighbour resize of `[B, C, H, W]` to `size = (h, w)`.
 pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Tensor> {
@@ -82,20 +82,6 @@ impl NearestResize {
     }
 }
 
-/// Runs `f(plane index, output plane)` over the planes of `out`, on rayon's
-/// pool when it has several threads (each plane is written by one task, so
-/// the result does not depend on the split).
-fn for_each_plane(out: &mut [f32], plane: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
-    let plane = plane.max(1);
-    if rayon::current_num_threads() > 1 {
-        out.par_chunks_mut(plane)
-            .enumerate()
-            .for_each(|(i, p)| f(i, p));
-    } else {
-        out.chunks_mut(plane).enumerate().for_each(|(i, p)| f(i, p));
-    }
-}
-
 impl CustomOp1 for NearestResize {
     fn name(&self) -> &'static str {
         "upsample_nearest2d"
@@ -105,7 +91,7 @@ impl CustomOp1 for NearestResize {
         let (n, h, w) = Self::planes(l)?;
         let (oh, ow) = (self.rows.len(), self.cols.len());
         let mut y = vec![0f32; n * oh * ow];
-        for_each_plane(&mut y, oh * ow, |p, out| {
+        for_each_chunk(&mut y, oh * ow, |p, out| {
             let src = &x[p * h * w..][..h * w];
             for (orow, &r) in out.chunks_mut(ow.max(1)).zip(&self.rows) {
                 let srow = &src[r * w..][..w];
@@ -157,7 +143,7 @@ impl CustomOp1 for NearestScatter {
         }
         let (h, w) = (self.in_h, self.in_w);
         let mut dx = vec![0f32; n * h * w];
-        for_each_plane(&mut dx, h * w, |p, out| {
+        for_each_chunk(&mut dx, h * w, |p, out| {
             let g = &dy[p * oh * ow..][..oh * ow];
             for (grow, &r) in g.chunks(ow.max(1)).zip(&self.rows) {
                 let drow = &mut out[r * w..][..w];

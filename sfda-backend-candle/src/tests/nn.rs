@@ -244,6 +244,24 @@ fn max_pool2d_matches_reference() {
 }
 
 #[test]
+fn max_pool2d_nan_and_infinity_follow_pytorch() {
+    // PyTorch's CPU kernel: a NaN counts as the maximum (the last NaN of a
+    // window in row-major order takes the gradient), and an all -inf window
+    // picks its first in-plane entry, never the padding.
+    let inf = f32::INFINITY;
+    let x = var(&[1.0, f32::NAN, 3.0, f32::NAN], &[1, 1, 2, 2]);
+    let y = x.tensor().max_pool2d(2, 2, 0).unwrap();
+    assert!(vals(&y)[0].is_nan());
+    let g = grad(&y.sum_all().unwrap(), &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), [0.0, 0.0, 0.0, 1.0]);
+    let x = var(&[-inf, -inf, -inf, -inf], &[1, 1, 2, 2]);
+    let y = x.tensor().max_pool2d(3, 2, 1).unwrap();
+    assert_eq!(vals(&y), [-inf]);
+    let g = grad(&y.sum_all().unwrap(), &[&x]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), [1.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
 fn nearest_upsample_2_to_3_uses_pytorch_rule() {
     let x = var(&[1.0, 2.0], &[1, 1, 1, 2]);
     let y = x.tensor().upsample_nearest2d((1, 3)).unwrap();

@@ -10,8 +10,8 @@ use sfda_backend_tch::TchBackend;
 use sfda_core::ipsm::patch_mean_entropy;
 use sfda_core::loss::{
     bce_with_logits, bns_loss, dad_ss_loss, dad_st_loss, discriminator_loss, dual_attention,
-    fool_loss, mae_loss, maxsquare_loss, pixel_entropy, AdvReduction, BnsNorm, DualAttention,
-    FeatureScale, LayerReduction, MaxSquareOptions, OutputSpace, StPairing,
+    fool_loss, mae_loss, maxsquare_loss, maxsquare_loss_with_probs, pixel_entropy, AdvReduction,
+    BnsNorm, DualAttention, FeatureScale, LayerReduction, MaxSquareOptions, OutputSpace, StPairing,
 };
 use sfda_core::{Backend, BnStat, Result, Tensor};
 
@@ -29,6 +29,7 @@ test_backends!(
     dad_st_pairing_and_pooling,
     maxsquare_eq2_and_scale,
     maxsquare_image_wise_class_balance,
+    maxsquare_with_shared_probabilities,
     entropy_per_pixel_and_per_patch,
     entropy_patches_crop_remainder,
     bce_with_logits_values_and_stability,
@@ -406,6 +407,31 @@ fn maxsquare_image_wise_class_balance<B: Backend>(dev: &B::Device) -> Result<()>
         ..Default::default()
     };
     assert!(maxsquare_loss(&x, &bad).is_err());
+    Ok(())
+}
+
+fn maxsquare_with_shared_probabilities<B: Backend>(dev: &B::Device) -> Result<()> {
+    // The SFDA student step hands MaxSquare the softmax it also cuts into
+    // IPSM patches: the same value to the bit, with and without balancing.
+    let x = maxsquare_logits::<B>(dev)?;
+    let p = x.softmax(1)?;
+    for opts in [
+        MaxSquareOptions::default(),
+        MaxSquareOptions {
+            class_balance: true,
+            balance_ratio: 0.5,
+            ..Default::default()
+        },
+    ] {
+        assert_eq!(
+            scalar(&maxsquare_loss_with_probs(&x, &p, &opts)?),
+            scalar(&maxsquare_loss(&x, &opts)?)
+        );
+    }
+    // Probabilities of another shape are refused, naming the function.
+    let wrong = p.narrow(3, 0, 1)?;
+    let e = maxsquare_loss_with_probs(&x, &wrong, &MaxSquareOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("maxsquare_loss_with_probs"), "{e}");
     Ok(())
 }
 

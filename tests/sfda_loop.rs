@@ -139,6 +139,42 @@ fn each_step_moves_only_its_network() {
     assert_eq!(before.0, after_d.0);
 }
 
+/// The discriminator step reuses the ranking and patches the student step
+/// made of the same target logits; ranking them afresh (what a resumed run
+/// does, whose cache is empty) gives the same loss and the same `D`, to the
+/// bit, on both backends.
+fn discriminator_reuse_equals_ranking_afresh<B: Backend>(src: &Path) {
+    let dev = B::device(DeviceSpec::Cpu).unwrap();
+    let loader = target_loader(4);
+    let batch = Cursor::default().next_batch(&loader).unwrap();
+    let xt = batch_images::<B>(&batch, &dev).unwrap();
+    let d_step = |fresh: bool| {
+        let (mut run, mut sfda) = build_sfda_run::<B>(&tiny_config(), src, &dev, None).unwrap();
+        sfda.iterate(&mut run, Some(&xt)).unwrap();
+        run.iteration += 1;
+        sfda.student_step(&mut run, Some(&xt)).unwrap();
+        if fresh {
+            // Restoring the cache (as a resume does) drops the ranking.
+            let (features, logits) = sfda.target_cache().unwrap();
+            sfda.set_target_cache(features, logits);
+        }
+        let loss = sfda.discriminator_step(&run).unwrap();
+        let d = tensors_of(sfda.discriminator.as_ref().unwrap().named_vars());
+        (loss, d)
+    };
+    let (reused, fresh) = (d_step(false), d_step(true));
+    assert_eq!(reused.0, fresh.0, "discriminator loss");
+    assert!(reused.1 == fresh.1, "discriminator weights differ");
+}
+
+#[test]
+fn discriminator_step_reuses_the_student_steps_ranking_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = source_checkpoint(dir.path());
+    discriminator_reuse_equals_ranking_afresh::<TchBackend>(&src);
+    discriminator_reuse_equals_ranking_afresh::<CandleBackend>(&src);
+}
+
 fn run_to_end(
     out: &Path,
     src: &Path,

@@ -49,15 +49,32 @@ pub fn maxsquare_loss<B: Backend>(
     logits: &Tensor<B>,
     opts: &MaxSquareOptions,
 ) -> Result<Tensor<B>> {
-    let s = logits.shape();
-    if s.len() != 4 || s.contains(&0) {
+    check_logits(logits)?;
+    maxsquare_loss_with_probs(logits, &logits.softmax(1)?, opts)
+}
+
+/// [`maxsquare_loss`] with the class probabilities `probs = softmax(logits,
+/// 1)` already computed (and differentiable), for a caller that needs them
+/// for something else too: the SFDA student step cuts the same
+/// probabilities into IPSM's patches. The class-balancing weights still
+/// come from the argmax of `logits`, so the result is the same to the bit.
+pub fn maxsquare_loss_with_probs<B: Backend>(
+    logits: &Tensor<B>,
+    probs: &Tensor<B>,
+    opts: &MaxSquareOptions,
+) -> Result<Tensor<B>> {
+    let s = check_logits(logits)?;
+    if probs.shape() != s {
         return Err(Error::shape(
-            "maxsquare_loss",
-            format!("expected non-empty logits [B, C, H, W], got {s:?}"),
+            "maxsquare_loss_with_probs",
+            format!(
+                "probabilities {:?} do not match the logits {s:?}",
+                probs.shape()
+            ),
         ));
     }
     let (b, c, h, w) = (s[0], s[1], s[2], s[3]);
-    let sq = logits.softmax(1)?.sqr()?.sum_dims(&[1], false)?; // [B, H, W]
+    let sq = probs.sqr()?.sum_dims(&[1], false)?; // [B, H, W]
     if !opts.class_balance {
         return sq.mean_all()?.scale(-opts.scale);
     }
@@ -92,4 +109,16 @@ pub fn maxsquare_loss<B: Backend>(
     }
     let weights = Tensor::<B>::from_f32(&weights, &[b, h, w], &logits.device())?;
     sq.mul(&weights)?.sum_all()?.scale(-opts.scale / b as f64)
+}
+
+/// The shape of non-empty `logits [B, C, H, W]`, or a shape error.
+fn check_logits<B: Backend>(logits: &Tensor<B>) -> Result<Vec<usize>> {
+    let s = logits.shape();
+    if s.len() != 4 || s.contains(&0) {
+        return Err(Error::shape(
+            "maxsquare_loss",
+            format!("expected non-empty logits [B, C, H, W], got {s:?}"),
+        ));
+    }
+    Ok(s)
 }

@@ -54,5 +54,5 @@ pub use distill::{DistillInputs, DistillLoss};
 pub use entropy::pixel_entropy;
 pub use info_max::{entropy_loss, information_maximization, InfoMax};
 pub use mae::{mae_loss, OutputSpace};
-pub use maxsquare::{maxsquare_loss, MaxSquareOptions};
+pub use maxsquare::{maxsquare_loss, maxsquare_loss_with_probs, MaxSquareOptions};
 pub use pseudo_label::{class_balanced_pseudo_labels, class_balanced_thresholds, ClassConfidences};

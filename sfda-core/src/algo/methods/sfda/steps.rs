@@ -22,8 +22,10 @@ use crate::algo::losses::{sum_terms, weighted_terms, WeightedLoss};
 use crate::algo::methods::sfda::fakes::fake_to_input;
 use crate::algo::run_core::{RunCore, StepLosses};
 use crate::diverged::check_step;
-use crate::ipsm::{split_patches, PatchRanker};
-use crate::loss::{discriminator_loss, fool_loss, maxsquare_loss, AdvReduction, DistillInputs};
+use crate::ipsm::{split_patches, PatchBatch, PatchLabels, PatchRanker};
+use crate::loss::{
+    discriminator_loss, fool_loss, maxsquare_loss_with_probs, AdvReduction, DistillInputs,
+};
 use crate::model::{BnMode, Discriminator, ForwardOpts, Generator, SegOutput};
 use crate::optim::{Adam, Optimizer};
 use crate::rng::SeedRng;
@@ -60,6 +62,19 @@ pub struct SfdaMethod<B: Backend> {
     /// The teacher on the last target batch (detached), for generator-side
     /// losses that [read it](crate::loss::DistillLoss::needs_teacher_target).
     teacher_target: Option<SegOutput<B>>,
+    /// The IPSM ranking of [`Self::target_logits`] and their patches of
+    /// class probabilities (detached), made by the student step's fool term
+    /// and read by the discriminator step(s), which rank the same logits.
+    /// Absent when the student step did not rank (then the discriminator
+    /// step ranks itself); never part of the saved state.
+    target_ranking: Option<TargetRanking<B>>,
+}
+
+/// Eq. 13–14 on one batch of target logits: the easy/hard labels and the
+/// `K × K` patches of the class probabilities (detached).
+struct TargetRanking<B: Backend> {
+    labels: PatchLabels,
+    patches: PatchBatch<B>,
 }
 
 impl<B: Backend> SfdaMethod<B> {
@@ -89,6 +104,7 @@ impl<B: Backend> SfdaMethod<B> {
             target_features: None,
             target_logits: None,
             teacher_target: None,
+            target_ranking: None,
         }
     }
 
@@ -102,6 +118,7 @@ impl<B: Backend> SfdaMethod<B> {
 
     /// Restores the cache written by [`Self::target_cache`].
     pub fn set_target_cache(&mut self, features: Tensor<B>, logits: Tensor<B>) {
+        self.target_ranking = None;
         self.target_logits = Some(logits.clone());
         self.target_features = Some(SegOutput {
             logits,
@@ -297,18 +314,28 @@ impl<B: Backend> SfdaMethod<B> {
                 self.teacher_target = tt;
             }
             let w = self.cfg.weights;
-            if w.target != 0.0 {
-                let tar = maxsquare_loss(&st.logits, &self.cfg.maxsquare)?; // eq. 2
+            let fool = self.uses_ipsm() && w.gamma != 0.0;
+            // One softmax of the live logits serves eq. 2 and the patches of
+            // eq. 15/16 (and, detached, the discriminator step).
+            let probs = if w.target != 0.0 || fool {
+                Some(st.logits.softmax(1)?)
+            } else {
+                None
+            };
+            if let (true, Some(probs)) = (w.target != 0.0, &probs) {
+                let tar = maxsquare_loss_with_probs(&st.logits, probs, &self.cfg.maxsquare)?; // eq. 2
                 values.push(("tar".into(), tar.to_scalar()?));
                 parts.push(("tar".into(), tar.scale(w.target)?));
             }
             // One detached copy of the target logits serves the ranker and
             // both caches.
             let logits = st.logits.detach()?;
-            if self.uses_ipsm() && w.gamma != 0.0 {
-                let adv = self.fool_term(&st.logits, &logits)?; // eq. 15/16, T's side
+            self.target_ranking = None;
+            if let (true, Some(probs)) = (fool, &probs) {
+                let (adv, ranking) = self.fool_term(probs, &logits)?; // eq. 15/16, T's side
                 values.push(("adv".into(), adv.to_scalar()?));
                 parts.push(("adv".into(), adv.scale(w.gamma)?));
+                self.target_ranking = Some(ranking);
             }
             self.target_logits = Some(logits.clone());
             self.target_features = Some(SegOutput {
@@ -325,20 +352,32 @@ impl<B: Backend> SfdaMethod<B> {
     }
 
     /// `L_ADV` from the student's side: `D`'s logits on the hard patches
-    /// pushed towards "easy"; `detached` is `logits` cut from the graph, for
-    /// the ranking.
-    fn fool_term(&self, logits: &Tensor<B>, detached: &Tensor<B>) -> Result<Tensor<B>> {
+    /// pushed towards "easy". `probs` are the live class probabilities of
+    /// the target logits, `detached` the logits cut from the graph, for the
+    /// ranking. Also returns the ranking with the patches detached, which
+    /// the discriminator step reuses instead of ranking the same logits
+    /// again.
+    fn fool_term(
+        &self,
+        probs: &Tensor<B>,
+        detached: &Tensor<B>,
+    ) -> Result<(Tensor<B>, TargetRanking<B>)> {
         let d = self
             .discriminator
             .as_ref()
             .ok_or_else(|| Error::msg("no discriminator"))?;
         let labels = self.ranker.rank(detached, self.cfg.k)?;
         let hard = labels.hard_indices();
-        let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
+        let patches = split_patches(probs, self.cfg.k)?;
         let hard_patches = patches.patches.index_select(0, &hard)?;
         let positions: Vec<usize> = hard.iter().map(|&i| labels.position_of(i)).collect();
         let out = d.forward(&hard_patches, &positions)?;
-        fool_loss(&out, AdvReduction::Mean)
+        let loss = fool_loss(&out, AdvReduction::Mean)?;
+        let patches = PatchBatch {
+            patches: patches.patches.detach()?,
+            ..patches
+        };
+        Ok((loss, TargetRanking { labels, patches }))
     }
 
     /// Discriminator step (eq. 15) on the last target predictions.
@@ -352,8 +391,19 @@ impl<B: Backend> SfdaMethod<B> {
         ) else {
             return Ok(Vec::new());
         };
-        let labels = self.ranker.rank(logits, self.cfg.k)?; // eq. 13–14
-        let patches = split_patches(&logits.softmax(1)?, self.cfg.k)?;
+        // The student step ranked these logits already (same values, same
+        // ranker): reuse its labels and patches; rank only without them.
+        let ranking = match &self.target_ranking {
+            Some(r) => TargetRanking {
+                labels: r.labels.clone(),
+                patches: r.patches.clone(),
+            },
+            None => TargetRanking {
+                labels: self.ranker.rank(logits, self.cfg.k)?, // eq. 13–14
+                patches: split_patches(&logits.softmax(1)?, self.cfg.k)?,
+            },
+        };
+        let TargetRanking { labels, patches } = ranking;
         let out = d.forward(&patches.patches, &patches.positions)?;
         let loss = discriminator_loss(&out, &labels.targets(), AdvReduction::Mean)?;
         let parts = [("d".to_string(), loss.clone())];

@@ -137,6 +137,14 @@ pub(crate) fn fold(g: &Windows, cols: &[f32], img: &mut [f32], parallel: bool) {
                         continue;
                     };
                     let dst = &mut chan[iy * g.w + first..(iy + 1) * g.w];
+                    if g.stride == 1 {
+                        // Plain slices: the compiler vectorises this loop,
+                        // not the `step_by` one below.
+                        for (d, v) in dst[..hi - lo].iter_mut().zip(&src[lo..hi]) {
+                            *d += v;
+                        }
+                        continue;
+                    }
                     for (d, v) in dst.iter_mut().step_by(g.stride).zip(&src[lo..hi]) {
                         *d += v;
                     }

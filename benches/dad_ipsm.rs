@@ -19,6 +19,14 @@
 //! sample, so those benches run on CPU devices only with `SFDA_BENCH_PAPER=1`
 //! (always on CUDA). `SFDA_BENCH_DEVICES=cpu,cuda:0` limits the devices.
 //!
+//! The benches run with the `sfda` binary's glibc malloc settings
+//! (`src/malloc_tuning.rs`, the same file), so they time the allocator the
+//! binary has: without them every fresh activation-sized buffer costs page
+//! faults, which made DAD-ss forward + backward 13 % (tch) and 34 % (candle)
+//! slower on the 2-core machine than in `sfda` itself
+//! (`docs/measurements/criterion-malloc/`). Setting `GLIBC_TUNABLES` skips
+//! them, as it does in the binary.
+//!
 //! ```text
 //! cargo bench --bench dad_ipsm                      # every backend, demo size on CPU
 //! cargo bench --bench dad_ipsm -- 'dad/tch'          # one backend
@@ -27,7 +35,10 @@
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+#[path = "../src/malloc_tuning.rs"]
+mod malloc_tuning;
+
+use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use sfda_backend_candle::CandleBackend;
 use sfda_backend_tch::TchBackend;
 use sfda_core::ipsm::{patch_mean_entropy, split_patches, EntropyRanker, PatchRanker};
@@ -253,4 +264,10 @@ criterion_group! {
         .measurement_time(Duration::from_secs(3));
     targets = all
 }
-criterion_main!(benches);
+/// `criterion_main!` with the binary's malloc settings applied first, before
+/// any thread exists.
+fn main() {
+    malloc_tuning::keep_freed_memory();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -72,6 +72,7 @@ pub struct SfdaMethod<B: Backend> {
 
 /// Eq. 13–14 on one batch of target logits: the easy/hard labels and the
 /// `K × K` patches of the class probabilities (detached).
+#[derive(Clone)]
 struct TargetRanking<B: Backend> {
     labels: PatchLabels,
     patches: PatchBatch<B>,
@@ -322,7 +323,7 @@ impl<B: Backend> SfdaMethod<B> {
             } else {
                 None
             };
-            if let (true, Some(probs)) = (w.target != 0.0, &probs) {
+            if let Some(probs) = probs.as_ref().filter(|_| w.target != 0.0) {
                 let tar = maxsquare_loss_with_probs(&st.logits, probs, &self.cfg.maxsquare)?; // eq. 2
                 values.push(("tar".into(), tar.to_scalar()?));
                 parts.push(("tar".into(), tar.scale(w.target)?));
@@ -331,7 +332,7 @@ impl<B: Backend> SfdaMethod<B> {
             // both caches.
             let logits = st.logits.detach()?;
             self.target_ranking = None;
-            if let (true, Some(probs)) = (fool, &probs) {
+            if let Some(probs) = probs.as_ref().filter(|_| fool) {
                 let (adv, ranking) = self.fool_term(probs, &logits)?; // eq. 15/16, T's side
                 values.push(("adv".into(), adv.to_scalar()?));
                 parts.push(("adv".into(), adv.scale(w.gamma)?));
@@ -393,17 +394,13 @@ impl<B: Backend> SfdaMethod<B> {
         };
         // The student step ranked these logits already (same values, same
         // ranker): reuse its labels and patches; rank only without them.
-        let ranking = match &self.target_ranking {
-            Some(r) => TargetRanking {
-                labels: r.labels.clone(),
-                patches: r.patches.clone(),
-            },
+        let TargetRanking { labels, patches } = match &self.target_ranking {
+            Some(r) => r.clone(),
             None => TargetRanking {
                 labels: self.ranker.rank(logits, self.cfg.k)?, // eq. 13–14
                 patches: split_patches(&logits.softmax(1)?, self.cfg.k)?,
             },
         };
-        let TargetRanking { labels, patches } = ranking;
         let out = d.forward(&patches.patches, &patches.positions)?;
         let loss = discriminator_loss(&out, &labels.targets(), AdvReduction::Mean)?;
         let parts = [("d".to_string(), loss.clone())];

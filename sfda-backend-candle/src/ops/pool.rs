@@ -22,7 +22,7 @@ use sfda_core::{Error, Result};
 use crate::error::CandleResultExt;
 use crate::ops::conv::dims4;
 use crate::ops::parallel::for_each_chunk;
-use crate::ops::storage::contiguous_f32;
+use crate::ops::storage::{contiguous_f32, planes_of};
 
 /// `max_pool2d(x, kernel, stride, padding)` on `[B, C, H, W]`.
 pub(crate) fn max_pool2d(
@@ -143,14 +143,6 @@ struct MaxPool {
 }
 
 impl MaxPool {
-    /// `(planes, h, w)` of a `[B, C, H, W]` layout.
-    fn planes(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
-        match *l.dims() {
-            [b, c, h, w] => Ok((b * c, h, w)),
-            ref d => candle_core::bail!("max_pool2d: expected [B, C, H, W], got {d:?}"),
-        }
-    }
-
     /// For each output of one `h × w` plane, in row-major order, the plane
     /// index of its window's maximum and the value there (padding `2p ≤ k`,
     /// checked by the caller, leaves every window an in-plane entry).
@@ -193,7 +185,7 @@ impl CustomOp1 for MaxPool {
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(s, l, self.name())?;
-        let (n, h, w) = Self::planes(l)?;
+        let (n, h, w) = planes_of(l, "max_pool2d")?;
         let (oh, ow) = self.out;
         let mut y = vec![0f32; n * oh * ow];
         for_each_chunk(&mut y, oh * ow, |i, out| {
@@ -231,7 +223,7 @@ impl candle_core::CustomOp2 for MaxPoolGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = contiguous_f32(s1, l1, self.name())?;
         let g = contiguous_f32(s2, l2, self.name())?;
-        let (n, h, w) = MaxPool::planes(l1)?;
+        let (n, h, w) = planes_of(l1, "max_pool2d")?;
         let (oh, ow) = self.0.out;
         if g.len() != n * oh * ow {
             candle_core::bail!("{}: gradient {:?} does not match", self.name(), l2.dims())

@@ -18,6 +18,7 @@ use crate::error::CandleResultExt;
 use crate::ops::conv::dims4;
 use crate::ops::layout::index_tensor;
 use crate::ops::parallel::for_each_chunk;
+use crate::ops::storage::planes_of;
 
 /// Nearest-neighbour resize of `[B, C, H, W]` to `size = (h, w)`.
 pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Tensor> {
@@ -72,23 +73,13 @@ struct NearestResize {
     cols: Vec<usize>,
 }
 
-impl NearestResize {
-    /// `(planes, h, w)` of a contiguous `[B, C, h, w]` layout.
-    fn planes(l: &Layout) -> candle_core::Result<(usize, usize, usize)> {
-        match *l.dims() {
-            [b, c, h, w] => Ok((b * c, h, w)),
-            ref d => candle_core::bail!("upsample_nearest2d: expected [B, C, H, W], got {d:?}"),
-        }
-    }
-}
-
 impl CustomOp1 for NearestResize {
     fn name(&self) -> &'static str {
         "upsample_nearest2d"
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let x = super::storage::contiguous_f32(s, l, self.name())?;
-        let (n, h, w) = Self::planes(l)?;
+        let (n, h, w) = planes_of(l, "upsample_nearest2d")?;
         let (oh, ow) = (self.rows.len(), self.cols.len());
         let mut y = vec![0f32; n * oh * ow];
         for_each_chunk(&mut y, oh * ow, |p, out| {
@@ -133,7 +124,7 @@ impl CustomOp1 for NearestScatter {
     }
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let dy = super::storage::contiguous_f32(s, l, self.name())?;
-        let (n, oh, ow) = NearestResize::planes(l)?;
+        let (n, oh, ow) = planes_of(l, "upsample_nearest2d")?;
         if oh != self.rows.len() || ow != self.cols.len() {
             candle_core::bail!(
                 "{}: gradient {:?} does not match the resize",

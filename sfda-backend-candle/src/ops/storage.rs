@@ -32,3 +32,15 @@ pub(crate) fn pair_f32<'a>(
     }
     Ok((a, b))
 }
+
+/// `(B·C, H, W)` of a `[B, C, H, W]` layout: the planes a per-plane op
+/// walks, or an error naming the op.
+pub(crate) fn planes_of(
+    l: &Layout,
+    op: &'static str,
+) -> candle_core::Result<(usize, usize, usize)> {
+    match *l.dims() {
+        [b, c, h, w] => Ok((b * c, h, w)),
+        ref d => candle_core::bail!("{op}: expected [B, C, H, W], got {d:?}"),
+    }
+}

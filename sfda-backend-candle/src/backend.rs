@@ -1,17 +1,18 @@
 //! [`CandleLocal`]: the [`Backend`] trait on candle-core (what
 //! [`CandleBackend`](crate::CandleBackend) runs, through [`crate::route`]).
 //!
-//! Most ops are one candle call with the error mapped; the ones where candle
-//! differs from PyTorch (value or gradient) live in [`crate::ops`].
+//! Every op computes on untracked candle tensors ([`crate::ops`]) and
+//! records its backward rule on sfda's tape ([`crate::rules`],
+//! [`crate::tape`]).
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Device};
 use sfda_core::{Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Error, Result};
 
 use crate::device;
-use crate::error::{no_panic, CandleResultExt};
-use crate::ops::{
-    batch_norm, batch_norm_eval, broadcast, conv, elementwise, layout, pool, reduce, resize,
-};
+use crate::error::CandleResultExt;
+use crate::ops::broadcast::Arith;
+use crate::rules::{elementwise, layout, nn, reduce};
+use crate::tape::{Tensor, Var};
 
 /// This crate's implementation of the ops, reached through
 /// [`CandleBackend`]'s op table (see [`crate::route`]).
@@ -54,49 +55,51 @@ impl Backend for CandleLocal {
                 format!("{} values for shape {shape:?}", data.len()),
             ));
         }
-        Tensor::from_slice(data, shape, device).op("from_f32")
+        let v = candle_core::Tensor::from_slice(data, shape, device).op("from_f32")?;
+        Ok(Tensor::constant(v))
     }
     fn to_f32(t: &Tensor) -> Result<Vec<f32>> {
         let op = "to_f32";
-        let t = t.to_dtype(DType::F32).op(op)?;
+        let t = t.value.to_dtype(DType::F32).op(op)?;
         if t.rank() == 0 {
             return Ok(vec![t.to_scalar::<f32>().op(op)?]);
         }
         t.flatten_all().op(op)?.to_vec1::<f32>().op(op)
     }
     fn shape(t: &Tensor) -> Vec<usize> {
-        t.dims().to_vec()
+        t.value.dims().to_vec()
     }
     fn device_of(t: &Tensor) -> Device {
-        t.device().clone()
+        t.value.device().clone()
     }
     fn to_device(t: &Tensor, device: &Device) -> Result<Tensor> {
-        t.to_device(device).op("to_device")
+        layout::to_device(t, device)
     }
     fn full(value: f32, shape: &[usize], device: &Device) -> Result<Tensor> {
-        Tensor::full(value, shape, device).op("full")
+        let v = candle_core::Tensor::full(value, shape, device).op("full")?;
+        Ok(Tensor::constant(v))
     }
 
     // ---- element-wise ----
 
     fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::arith(a, b, broadcast::Arith::Add)
+        elementwise::arith(a, b, Arith::Add)
     }
     fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::arith(a, b, broadcast::Arith::Sub)
+        elementwise::arith(a, b, Arith::Sub)
     }
     fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::arith(a, b, broadcast::Arith::Mul)
+        elementwise::arith(a, b, Arith::Mul)
     }
     fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::arith(a, b, broadcast::Arith::Div)
+        elementwise::arith(a, b, Arith::Div)
     }
     fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         // Ties split the gradient in half, as in PyTorch.
-        broadcast::binary(a, b, "maximum", |a, b| a.maximum(b))
+        elementwise::extremum(a, b, true)
     }
     fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        broadcast::binary(a, b, "minimum", |a, b| a.minimum(b))
+        elementwise::extremum(a, b, false)
     }
     fn affine(t: &Tensor, mul: f64, add: f64) -> Result<Tensor> {
         elementwise::affine(t, mul, add)
@@ -105,34 +108,34 @@ impl Backend for CandleLocal {
         elementwise::powf(t, e)
     }
     fn exp(t: &Tensor) -> Result<Tensor> {
-        t.exp().op("exp")
+        elementwise::exp(t)
     }
     fn log(t: &Tensor) -> Result<Tensor> {
-        t.log().op("log")
+        elementwise::log(t)
     }
     fn abs(t: &Tensor) -> Result<Tensor> {
         elementwise::abs(t)
     }
     fn sqrt(t: &Tensor) -> Result<Tensor> {
-        t.sqrt().op("sqrt")
+        elementwise::sqrt(t)
     }
     fn relu(t: &Tensor) -> Result<Tensor> {
-        elementwise::relu(t)
+        elementwise::leaky_relu(t, None)
     }
     fn tanh(t: &Tensor) -> Result<Tensor> {
-        t.tanh().op("tanh")
+        elementwise::tanh(t)
     }
-    /// candle's native square (backward `2·t·grad`, exact).
+    /// Backward `2·t·grad`.
     fn sqr(t: &Tensor) -> Result<Tensor> {
-        t.sqr().op("sqr")
+        elementwise::sqr(t)
     }
-    /// Overflow-free sigmoid (see [`elementwise::sigmoid`]).
+    /// Overflow-free sigmoid (see [`crate::ops::elementwise::sigmoid`]).
     fn sigmoid(t: &Tensor) -> Result<Tensor> {
         elementwise::sigmoid(t)
     }
     /// `where(t > 0, t, slope·t)`: PyTorch's value and gradient, also at 0.
     fn leaky_relu(t: &Tensor, slope: f64) -> Result<Tensor> {
-        elementwise::leaky_relu(t, slope)
+        elementwise::leaky_relu(t, Some(slope))
     }
     fn cmp(a: &Tensor, b: &Tensor, op: CmpOp) -> Result<Tensor> {
         elementwise::cmp(a, b, op)
@@ -152,13 +155,15 @@ impl Backend for CandleLocal {
     fn argsort(t: &Tensor, dim: usize, descending: bool) -> Result<Tensor> {
         reduce::argsort(t, dim, descending)
     }
-    /// The default formula, shifted by candle's native (detached) max.
+    /// The fused kernel on the CPU; elsewhere the default formula, shifted
+    /// by candle's native (detached) max.
     fn softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
-        reduce::softmax(t, dim)
+        reduce::softmax(t, dim, false)
     }
-    /// The default formula, shifted by candle's native (detached) max.
+    /// The fused kernel on the CPU; elsewhere the default formula, shifted
+    /// by candle's native (detached) max.
     fn log_softmax(t: &Tensor, dim: usize) -> Result<Tensor> {
-        reduce::log_softmax(t, dim)
+        reduce::softmax(t, dim, true)
     }
 
     // ---- linear algebra and layout ----
@@ -188,16 +193,13 @@ impl Backend for CandleLocal {
     /// their immutable storage), so a detached snapshot of a weight does not
     /// change when [`Backend::var_set`] later overwrites the variable.
     fn detach(t: &Tensor) -> Result<Tensor> {
-        if t.is_variable() {
-            return Ok(t.copy().op("detach")?.detach());
-        }
-        Ok(t.detach())
+        layout::detach(t)
     }
 
     // ---- neural-network ops ----
 
     fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, opts: Conv2dOpts) -> Result<Tensor> {
-        conv::conv2d(x, w, bias, opts)
+        nn::conv2d(x, w, bias, opts)
     }
     fn batch_norm_train(
         x: &Tensor,
@@ -205,15 +207,14 @@ impl Backend for CandleLocal {
         beta: &Tensor,
         eps: f64,
     ) -> Result<(Tensor, Tensor, Tensor)> {
-        match batch_norm::batch_norm_train_cpu(x, gamma, beta, eps).op("batch_norm_train")? {
+        match nn::batch_norm_train(x, gamma, beta, eps)? {
             Some(out) => Ok(out),
             None => {
                 sfda_core::tensor::backend::batch_norm_train_composed::<Self>(x, gamma, beta, eps)
             }
         }
     }
-    /// One fused op on the CPU ([`batch_norm_eval`]); the composition
-    /// elsewhere.
+    /// One fused op on the CPU; the composition elsewhere.
     fn batch_norm_eval(
         x: &Tensor,
         gamma: &Tensor,
@@ -222,18 +223,16 @@ impl Backend for CandleLocal {
         var: &Tensor,
         eps: f64,
     ) -> Result<Tensor> {
-        let op = "batch_norm_eval";
-        match batch_norm_eval::batch_norm_eval_cpu(x, gamma, beta, mean, var, eps).op(op)? {
+        match nn::batch_norm_eval(x, gamma, beta, mean, var, eps)? {
             Some(y) => Ok(y),
             None => sfda_core::tensor::backend::batch_norm_eval_composed::<Self>(
                 x, gamma, beta, mean, var, eps,
             ),
         }
     }
-    /// One fused op on the CPU ([`batch_norm_eval`]); the composition
-    /// elsewhere.
+    /// One fused op on the CPU; the composition elsewhere.
     fn channel_moments(x: &Tensor) -> Result<(Tensor, Tensor)> {
-        match batch_norm_eval::channel_moments_cpu(x).op("channel_moments")? {
+        match nn::channel_moments(x)? {
             Some(out) => Ok(out),
             None => sfda_core::tensor::backend::channel_moments_composed::<Self>(x),
         }
@@ -244,48 +243,45 @@ impl Backend for CandleLocal {
         bias: Option<&Tensor>,
         opts: ConvTranspose2dOpts,
     ) -> Result<Tensor> {
-        conv::conv_transpose2d(x, w, bias, opts)
+        nn::conv_transpose2d(x, w, bias, opts)
     }
     fn max_pool2d(x: &Tensor, kernel: usize, stride: usize, padding: usize) -> Result<Tensor> {
-        pool::max_pool2d(x, kernel, stride, padding)
+        nn::max_pool2d(x, kernel, stride, padding)
     }
     fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Tensor> {
-        resize::upsample_nearest2d(x, size)
+        nn::upsample_nearest2d(x, size)
     }
 
     // ---- autodiff ----
 
     fn var_new(t: &Tensor) -> Result<Var> {
-        // `detach` never returns a variable, so `from_tensor` always copies.
-        Var::from_tensor(&t.detach()).op("var_new")
+        Var::new(&t.value).op("var_new")
     }
     fn var_tensor(v: &Var) -> Tensor {
-        v.as_tensor().clone()
+        v.tensor()
     }
     fn var_set(v: &Var, t: &Tensor) -> Result<()> {
         let op = "var_set";
-        if v.dims() != t.dims() {
+        if v.var.dims() != t.value.dims() {
             return Err(Error::shape(
                 op,
-                format!("variable is {:?}, new value is {:?}", v.dims(), t.dims()),
+                format!(
+                    "variable is {:?}, new value is {:?}",
+                    v.var.dims(),
+                    t.value.dims()
+                ),
             ));
         }
-        let src = t.to_device(v.device()).op(op)?.detach();
-        match v.set(&src) {
+        let src = t.value.to_device(v.var.device()).op(op)?.detach();
+        match v.var.set(&src) {
             Ok(()) => Ok(()),
             // candle refuses a source that shares the variable's storage
             // (e.g. a view of its own tensor): copy it first.
-            Err(_) => v.set(&src.copy().op(op)?).op(op),
+            Err(_) => v.var.set(&src.copy().op(op)?).op(op),
         }
     }
     fn grad(loss: &Tensor, vars: &[&Var]) -> Result<Vec<Option<Tensor>>> {
-        let wanted: Vec<&Tensor> = vars.iter().map(|v| v.as_tensor()).collect();
-        let store = no_panic("grad", || {
-            crate::wanted::with_wanted(&wanted, || loss.backward().op("grad"))
-        })?;
-        Ok(vars
-            .iter()
-            .map(|v| store.get(v.as_tensor()).map(Tensor::detach))
-            .collect())
+        let grads = crate::tape::backward::grad(loss, vars)?;
+        Ok(grads.into_iter().map(|g| g.map(Tensor::constant)).collect())
     }
 }

@@ -28,6 +28,8 @@ mod device;
 mod error;
 mod ops;
 pub mod route;
+mod rules;
+pub mod tape;
 mod wanted;
 
 #[cfg(test)]
@@ -35,5 +37,6 @@ mod tests;
 
 pub use device::{CANDLE_VERSION, ELEMWISE_THREADS_VAR};
 pub use route::CandleBackend;
+pub use tape::{Tensor as CandleTensor, Var as CandleVar};
 
 sfda_core::register_backend!(CandleBackend, host_ops = route::host_ops);

@@ -15,7 +15,9 @@
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::Device;
+
+use crate::tape::{Tensor, Var};
 use sfda_core::{Backend, CmpOp, Conv2dOpts, ConvTranspose2dOpts, DeviceSpec, Result};
 
 use crate::backend::CandleLocal;

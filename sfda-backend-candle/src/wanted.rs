@@ -1,13 +1,12 @@
-//! Which variables the running backward pass was asked for.
+//! Which operands of a fused op need a gradient.
 //!
-//! candle's `backward` differentiates with respect to every tracked
-//! variable, while [`Backend::grad`](sfda_core::Backend::grad) asks for a
-//! few: the generator step wants only `G`'s weights, yet its loss also
-//! depends on the frozen teacher's and the student's weights. libtorch
-//! prunes those paths; here the fused ops' backward consults this scope and
-//! skips the weight gradient of any variable outside it (for a convolution,
-//! a whole GEMM per image). Input gradients are always computed: they may
-//! lead to a wanted variable.
+//! A fused op's backward (candle's `CustomOp::bwd`) can skip a whole GEMM
+//! per image when an operand's gradient is not needed: the generator step
+//! wants only `G`'s weights, yet its loss also depends on the frozen
+//! teacher's. Called from sfda's tape ([`with_needed`]), the tape says which
+//! operands lead to a wanted variable. Called from candle's own autodiff
+//! (the tape's [`through_candle`](crate::tape::record::through_candle)
+//! rules), every tracked operand is needed.
 
 use std::cell::RefCell;
 use std::collections::HashSet;
@@ -15,34 +14,35 @@ use std::collections::HashSet;
 use candle_core::{Tensor, TensorId};
 
 thread_local! {
-    static WANTED: RefCell<Option<HashSet<TensorId>>> = const { RefCell::new(None) };
+    static NEEDED: RefCell<Option<HashSet<TensorId>>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` (a backward pass) with `vars` as the wanted variables; the
-/// previous scope is restored afterwards, also on error or panic.
-pub(crate) fn with_wanted<T>(vars: &[&Tensor], f: impl FnOnce() -> T) -> T {
+/// Runs `f` (a fused op's backward) with the operands in `needed` (those
+/// flagged `true`) as the ones that need a gradient; the previous scope is
+/// restored afterwards, also on error or panic.
+pub(crate) fn with_needed<T>(needed: &[(&Tensor, bool)], f: impl FnOnce() -> T) -> T {
     struct Restore(Option<HashSet<TensorId>>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let prev = self.0.take();
-            WANTED.with(|w| *w.borrow_mut() = prev);
+            NEEDED.with(|w| *w.borrow_mut() = prev);
         }
     }
-    let ids = vars.iter().map(|t| t.id()).collect();
-    let _restore = Restore(WANTED.with(|w| w.borrow_mut().replace(ids)));
+    let ids = needed
+        .iter()
+        .filter(|(_, need)| *need)
+        .map(|(t, _)| t.id())
+        .collect();
+    let _restore = Restore(NEEDED.with(|w| w.borrow_mut().replace(ids)));
     f()
 }
 
-/// Whether the backward pass needs the gradient of operand `t`: it is
-/// tracked, and either not a variable (an intermediate that may lead to a
-/// wanted one) or a wanted variable. Outside a [`with_wanted`] scope every
-/// tracked operand is needed.
+/// Whether the backward pass needs the gradient of operand `t`: inside a
+/// [`with_needed`] scope, whether the tape flagged it; outside, whether
+/// candle tracks it.
 pub(crate) fn needs_grad(t: &Tensor) -> bool {
-    if !t.track_op() {
-        return false;
-    }
-    if !t.is_variable() {
-        return true;
-    }
-    WANTED.with(|w| w.borrow().as_ref().is_none_or(|ids| ids.contains(&t.id())))
+    NEEDED.with(|w| match w.borrow().as_ref() {
+        Some(ids) => ids.contains(&t.id()),
+        None => t.track_op(),
+    })
 }

@@ -43,6 +43,13 @@ impl LeakyRelu {
     }
 }
 
+impl LeakyRelu {
+    /// `dx = dy · f'(x)`.
+    pub(crate) fn grad(&self, x: &Tensor, dy: &Tensor) -> candle_core::Result<Tensor> {
+        dy.contiguous()?.apply_op2_no_bwd(x, &LeakyReluGrad(*self))
+    }
+}
+
 impl CustomOp1 for LeakyRelu {
     fn name(&self) -> &'static str {
         "leaky_relu"
@@ -53,8 +60,7 @@ impl CustomOp1 for LeakyRelu {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let dy = dy.contiguous()?;
-        Ok(Some(dy.apply_op2_no_bwd(x, &LeakyReluGrad(*self))?))
+        Ok(Some(self.grad(x, dy)?))
     }
 }
 
@@ -84,10 +90,11 @@ impl CustomOp2 for LeakyReluGrad {
 pub(crate) fn leaky_relu_cpu(
     t: &Tensor,
     slope: Option<f64>,
-) -> candle_core::Result<Option<Tensor>> {
+) -> candle_core::Result<Option<(Tensor, LeakyRelu)>> {
     if !t.device().is_cpu() || t.dtype() != candle_core::DType::F32 {
         return Ok(None);
     }
     let slope = slope.map(|s| s as f32);
-    Ok(Some(t.contiguous()?.apply_op1(LeakyRelu { slope })?))
+    let op = LeakyRelu { slope };
+    Ok(Some((t.contiguous()?.apply_op1(op)?, op)))
 }

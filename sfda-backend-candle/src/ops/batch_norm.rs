@@ -265,15 +265,50 @@ impl CustomOp3 for InputGrad {
     }
 }
 
+/// A fused training-mode BatchNorm that ran: its output, its detached
+/// statistics, and what its backward needs.
+pub(crate) struct BatchNormTrainCpu {
+    /// The normalised output.
+    pub(crate) y: Tensor,
+    /// Batch mean `[C]` (detached).
+    pub(crate) mean: Tensor,
+    /// Biased batch variance `[C]` (detached).
+    pub(crate) var: Tensor,
+    x: Tensor,
+    affine: Tensor,
+    stats: Tensor,
+    op: BatchNormTrain,
+}
+
+impl BatchNormTrainCpu {
+    /// `(dx, dγ, dβ)` from the output gradient `dy`; `dx` only when
+    /// `need_x`, `dγ` and `dβ` only when `need_affine`.
+    pub(crate) fn grad(
+        &self,
+        dy: &Tensor,
+        need_x: bool,
+        need_affine: bool,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let needed = [(&self.x, need_x), (&self.affine, need_affine)];
+        let (dx, daffine, _) = crate::wanted::with_needed(&needed, || {
+            self.op.bwd(&self.x, &self.affine, &self.stats, &self.x, dy)
+        })?;
+        let (dgamma, dbeta) = match daffine {
+            Some(d) => (Some(d.get(0)?), Some(d.get(1)?)),
+            None => (None, None),
+        };
+        Ok((dx, dgamma, dbeta))
+    }
+}
+
 /// The fused training-mode BatchNorm on the CPU for `f32` `[B, C, H, W]`
-/// input: `(y, mean [C], biased var [C])` with detached statistics, or
-/// `None` where it does not apply (another device or dtype).
+/// input, or `None` where it does not apply (another device or dtype).
 pub(crate) fn batch_norm_train_cpu(
     x: &Tensor,
     gamma: &Tensor,
     beta: &Tensor,
     eps: f64,
-) -> candle_core::Result<Option<(Tensor, Tensor, Tensor)>> {
+) -> candle_core::Result<Option<BatchNormTrainCpu>> {
     let applies =
         matches!(x.device(), Device::Cpu) && x.dtype() == candle_core::DType::F32 && x.rank() == 4;
     if !applies {
@@ -290,8 +325,15 @@ pub(crate) fn batch_norm_train_cpu(
     let x = x.contiguous()?;
     let stats = x.apply_op1_no_bwd(&Moments)?;
     let affine = Tensor::stack(&[gamma, beta], 0)?.contiguous()?;
-    let y = x.apply_op3(&affine, &stats, BatchNormTrain { eps: eps as f32 })?;
-    let mean = stats.get(0)?;
-    let var = stats.get(1)?;
-    Ok(Some((y, mean, var)))
+    let op = BatchNormTrain { eps: eps as f32 };
+    let y = x.apply_op3(&affine, &stats, op)?;
+    Ok(Some(BatchNormTrainCpu {
+        y,
+        mean: stats.get(0)?,
+        var: stats.get(1)?,
+        x,
+        affine,
+        stats,
+        op,
+    }))
 }

@@ -208,8 +208,44 @@ fn check_channels(op: &str, c: usize, named: &[(&str, &Tensor)]) -> candle_core:
     Ok(())
 }
 
-/// The fused eval-mode BatchNorm on the CPU, or `None` where it does not
-/// apply (another device, dtype or rank).
+/// A fused eval-mode BatchNorm that ran: its output and what its backward
+/// needs.
+pub(crate) struct BatchNormEvalCpu {
+    /// The normalised output.
+    pub(crate) y: Tensor,
+    x: Tensor,
+    affine: Tensor,
+    running: Tensor,
+    op: BatchNormEval,
+}
+
+impl BatchNormEvalCpu {
+    /// `(dx, dγ, dβ)` from the output gradient `dy`, each only when needed.
+    pub(crate) fn grad(
+        &self,
+        dy: &Tensor,
+        [need_x, need_gamma, need_beta]: [bool; 3],
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let needed = [
+            (&self.x, need_x),
+            (&self.affine, need_gamma || need_beta),
+            (&self.op.gamma, need_gamma),
+            (&self.op.beta, need_beta),
+        ];
+        let (dx, daffine, _) = crate::wanted::with_needed(&needed, || {
+            self.op
+                .bwd(&self.x, &self.affine, &self.running, &self.x, dy)
+        })?;
+        let (dgamma, dbeta) = match daffine {
+            Some(d) => (Some(d.get(0)?), Some(d.get(1)?)),
+            None => (None, None),
+        };
+        Ok((dx, dgamma, dbeta))
+    }
+}
+
+/// The fused eval-mode BatchNorm for an `f32` `[B, C, H, W]` tensor on the
+/// CPU (`γ`, `β`, running mean and variance all `[C]`); `None` elsewhere.
 pub(crate) fn batch_norm_eval_cpu(
     x: &Tensor,
     gamma: &Tensor,
@@ -217,7 +253,7 @@ pub(crate) fn batch_norm_eval_cpu(
     mean: &Tensor,
     var: &Tensor,
     eps: f64,
-) -> candle_core::Result<Option<Tensor>> {
+) -> candle_core::Result<Option<BatchNormEvalCpu>> {
     if !applies(x) {
         return Ok(None);
     }
@@ -230,24 +266,40 @@ pub(crate) fn batch_norm_eval_cpu(
     ];
     check_channels("batch_norm_eval", c, &named)?;
     let affine = Tensor::stack(&[gamma, beta], 0)?.contiguous()?;
-    let running = Tensor::stack(&[mean.detach(), var.detach()], 0)?.contiguous()?;
+    let running = Tensor::stack(&[mean, var], 0)?.contiguous()?;
     let op = BatchNormEval {
         eps: eps as f32,
         gamma: gamma.clone(),
         beta: beta.clone(),
     };
-    Ok(Some(x.contiguous()?.apply_op3(&affine, &running, op)?))
+    let x = x.contiguous()?;
+    let y = x.apply_op3(&affine, &running, op.clone())?;
+    Ok(Some(BatchNormEvalCpu {
+        y,
+        x,
+        affine,
+        running,
+        op,
+    }))
 }
 
-/// The fused differentiable moments on the CPU: `(μ, σ²)`, each
-/// `[1, C, 1, 1]`, or `None` where they do not apply.
+/// Fused differentiable per-channel moments of an `f32` `[B, C, H, W]`
+/// tensor on the CPU: `[2, C]` = (mean; biased variance); `None` elsewhere.
 pub(crate) fn channel_moments_cpu(x: &Tensor) -> candle_core::Result<Option<(Tensor, Tensor)>> {
     if !applies(x) {
         return Ok(None);
     }
-    let c = x.dim(1)?;
-    let stats = x.contiguous()?.apply_op1(ChannelMoments)?;
-    let mean = stats.get(0)?.reshape((1, c, 1, 1))?;
-    let var = stats.get(1)?.reshape((1, c, 1, 1))?;
-    Ok(Some((mean, var)))
+    let x = x.contiguous()?;
+    let stats = x.apply_op1(ChannelMoments)?;
+    Ok(Some((x, stats)))
+}
+
+/// `dx` of [`channel_moments_cpu`] from its input `x`, its `stats` and
+/// their gradient `dstats` (`[2, C]`).
+pub(crate) fn channel_moments_grad(
+    x: &Tensor,
+    stats: &Tensor,
+    dstats: &Tensor,
+) -> candle_core::Result<Option<Tensor>> {
+    crate::wanted::with_needed(&[(x, true)], || ChannelMoments.bwd(x, stats, dstats))
 }

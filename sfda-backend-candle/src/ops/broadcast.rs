@@ -294,6 +294,26 @@ pub(crate) fn broadcast_as(t: &Tensor, shape: &[usize]) -> candle_core::Result<T
     }
 }
 
+/// `t` broadcast to `shape` as a new contiguous tensor: [`BroadcastTo`]'s
+/// kernel on the CPU, candle's broadcast and copy elsewhere.
+pub(crate) fn broadcast_materialized(t: &Tensor, shape: &[usize]) -> candle_core::Result<Tensor> {
+    if t.dims() == shape {
+        return Ok(t.clone());
+    }
+    let fast = t.device().is_cpu() && t.dtype() == candle_core::DType::F32;
+    if fast && shape.len() >= t.rank() {
+        let mut small = vec![1; shape.len() - t.rank()];
+        small.extend_from_slice(t.dims());
+        if let Some(s) = Shapes::new(shape, &small) {
+            return t
+                .reshape(small)?
+                .contiguous()?
+                .apply_op1_no_bwd(&BroadcastTo(s));
+        }
+    }
+    t.broadcast_as(shape)?.contiguous()
+}
+
 /// `f(a, b)` after broadcasting both operands to their common shape with
 /// [`broadcast_as`] (NumPy rules), so gradients of broadcast operands are
 /// summed by the fast kernel.

@@ -26,27 +26,23 @@ pub(crate) fn dims4(t: &Tensor, op: &'static str, what: &str) -> Result<[usize; 
     }
 }
 
-/// Adds `bias [C]` over `[B, C, H, W]`.
-fn add_bias(y: Tensor, bias: Option<&Tensor>, op: &'static str) -> Result<Tensor> {
-    let Some(b) = bias else { return Ok(y) };
-    let c = y.dim(1).op(op)?;
-    if b.dims() != [c] {
+/// Checks that `bias` is `[C]` for an output of `c` channels.
+pub(crate) fn check_bias(bias: &[usize], c: usize, op: &'static str) -> Result<()> {
+    if bias != [c] {
         return Err(Error::shape(
             op,
-            format!("bias must be [{c}], got {:?}", b.dims()),
+            format!("bias must be [{c}], got {bias:?}"),
         ));
     }
-    let b = b.reshape((1, c, 1, 1)).op(op)?;
-    super::broadcast::arith(&y, &b, super::broadcast::Arith::Add)
+    Ok(())
 }
 
 /// PyTorch's `conv2d(x, w, bias, stride, padding, dilation, groups)`.
 pub(crate) fn conv2d(
     x: &Tensor,
     w: &Tensor,
-    bias: Option<&Tensor>,
     o: Conv2dOpts,
-) -> Result<Tensor> {
+) -> Result<(Tensor, Option<Conv2dGemm>)> {
     let op = "conv2d";
     let [_, cin, h, wd] = dims4(x, op, "input")?;
     let [cout, cin_g, kh, kw] = dims4(w, op, "weight")?;
@@ -82,7 +78,7 @@ pub(crate) fn conv2d(
     }
     let rem_h = (h + 2 * p - eff_h) % s;
     let rem_w = (wd + 2 * p - eff_w) % s;
-    let y = if x.device().is_cpu() && o.groups == 1 {
+    if x.device().is_cpu() && o.groups == 1 {
         let g = Windows {
             b: x.dim(0).op(op)?,
             c: cin,
@@ -97,8 +93,10 @@ pub(crate) fn conv2d(
             ow: (wd + 2 * p - eff_w) / s + 1,
         };
         let (x, w) = (x.contiguous().op(op)?, w.contiguous().op(op)?);
-        x.apply_op2(&w, Conv2dGemm { g, cout }).op(op)?
-    } else if rem_h == rem_w {
+        let gemm = Conv2dGemm { g, cout };
+        return Ok((x.apply_op2(&w, gemm).op(op)?, Some(gemm)));
+    }
+    let y = if rem_h == rem_w {
         x.conv2d(w, p, s, d, o.groups).op(op)?
     } else {
         // See the module docs: pad by hand, crop to what the windows read.
@@ -115,7 +113,7 @@ pub(crate) fn conv2d(
             .op(op)?;
         xp.conv2d(w, 0, s, d, o.groups).op(op)?
     };
-    add_bias(y, bias, op)
+    Ok((y, None))
 }
 
 /// PyTorch's `conv_transpose2d(x, w, bias, stride, padding, output_padding)`
@@ -123,9 +121,8 @@ pub(crate) fn conv2d(
 pub(crate) fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
-    bias: Option<&Tensor>,
     o: ConvTranspose2dOpts,
-) -> Result<Tensor> {
+) -> Result<(Tensor, Option<ConvTranspose2dGemm>)> {
     let op = "conv_transpose2d";
     let [_, cin, h, wd] = dims4(x, op, "input")?;
     let [cin_k, _, kh, kw] = dims4(w, op, "weight")?;
@@ -156,7 +153,7 @@ pub(crate) fn conv_transpose2d(
             format!("padding {p} removes the whole {full_h}x{full_w} output"),
         ));
     }
-    let y = if x.device().is_cpu() {
+    if x.device().is_cpu() {
         let [b, _, _, _] = dims4(x, op, "input")?;
         let cout = w.dim(1).op(op)?;
         let g = Windows {
@@ -173,9 +170,9 @@ pub(crate) fn conv_transpose2d(
             ow: wd,
         };
         let (x, w) = (x.contiguous().op(op)?, w.contiguous().op(op)?);
-        x.apply_op2(&w, ConvTranspose2dGemm { g, cin }).op(op)?
-    } else {
-        x.conv_transpose2d(w, p, op_, s, 1).op(op)?
-    };
-    add_bias(y, bias, op)
+        let gemm = ConvTranspose2dGemm { g, cin };
+        return Ok((x.apply_op2(&w, gemm).op(op)?, Some(gemm)));
+    }
+    let y = x.conv_transpose2d(w, p, op_, s, 1).op(op)?;
+    Ok((y, None))
 }

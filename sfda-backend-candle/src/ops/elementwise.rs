@@ -16,7 +16,7 @@ use crate::error::CandleResultExt;
 /// (candle's native relu passes the gradient at `t == 0`).
 pub(crate) fn relu(t: &Tensor) -> Result<Tensor> {
     let op = "relu";
-    if let Some(y) = super::activation::leaky_relu_cpu(t, None).op(op)? {
+    if let Some((y, _)) = super::activation::leaky_relu_cpu(t, None).op(op)? {
         return Ok(y);
     }
     let zeros = t.zeros_like().op(op)?;
@@ -37,7 +37,7 @@ pub(crate) fn abs(t: &Tensor) -> Result<Tensor> {
 /// `t > 0 ? t : slope·t`, gradient `1` or `slope` (`slope` at 0, like PyTorch).
 pub(crate) fn leaky_relu(t: &Tensor, slope: f64) -> Result<Tensor> {
     let op = "leaky_relu";
-    if let Some(y) = super::activation::leaky_relu_cpu(t, Some(slope)).op(op)? {
+    if let Some((y, _)) = super::activation::leaky_relu_cpu(t, Some(slope)).op(op)? {
         return Ok(y);
     }
     let zeros = t.zeros_like().op(op)?;

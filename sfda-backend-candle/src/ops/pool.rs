@@ -30,7 +30,7 @@ pub(crate) fn max_pool2d(
     kernel: usize,
     stride: usize,
     padding: usize,
-) -> Result<Tensor> {
+) -> Result<(Tensor, Option<MaxPool>)> {
     let op = "max_pool2d";
     let [b, c, h, w] = dims4(x, op, "input")?;
     let (k, s, p) = (kernel, stride, padding);
@@ -58,7 +58,8 @@ pub(crate) fn max_pool2d(
             p,
             out: (oh, ow),
         };
-        return x.contiguous().op(op)?.apply_op1(pool).op(op);
+        let y = x.contiguous().op(op)?.apply_op1(pool).op(op)?;
+        return Ok((y, Some(pool)));
     }
     // Strided extraction reads `s * out` entries from offset `k - 1`: pad
     // past the end so that slice exists (the extra entries are never picked).
@@ -90,7 +91,7 @@ pub(crate) fn max_pool2d(
             ),
         ));
     }
-    Ok(out)
+    Ok((out, None))
 }
 
 /// Pads `dim` of `t` with `left` and `right` entries equal to `value`.
@@ -135,7 +136,7 @@ fn every_nth(t: &Tensor, dim: usize, start: usize, step: usize, n: usize) -> Res
 /// Max pooling of `[B, C, H, W]` with `kernel`, `stride`, `padding` (`-inf`
 /// padding) to `[B, C, oh, ow]`.
 #[derive(Debug, Clone, Copy)]
-struct MaxPool {
+pub(crate) struct MaxPool {
     k: usize,
     s: usize,
     p: usize,
@@ -179,6 +180,13 @@ impl MaxPool {
     }
 }
 
+impl MaxPool {
+    /// `dx` from the input `x` and the output gradient `dy`.
+    pub(crate) fn grad(&self, x: &Tensor, dy: &Tensor) -> candle_core::Result<Tensor> {
+        x.apply_op2_no_bwd(&dy.contiguous()?, &MaxPoolGrad(*self))
+    }
+}
+
 impl CustomOp1 for MaxPool {
     fn name(&self) -> &'static str {
         "max_pool2d"
@@ -200,8 +208,7 @@ impl CustomOp1 for MaxPool {
         Ok((CpuStorage::F32(y), Shape::from((d[0], d[1], oh, ow))))
     }
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let dy = dy.contiguous()?;
-        Ok(Some(x.apply_op2_no_bwd(&dy, &MaxPoolGrad(*self))?))
+        Ok(Some(self.grad(x, dy)?))
     }
 }
 

@@ -21,7 +21,10 @@ use crate::ops::parallel::for_each_chunk;
 use crate::ops::storage::planes_of;
 
 /// Nearest-neighbour resize of `[B, C, H, W]` to `size = (h, w)`.
-pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Tensor> {
+pub(crate) fn upsample_nearest2d(
+    x: &Tensor,
+    size: (usize, usize),
+) -> Result<(Tensor, Option<NearestResize>)> {
     let op = "upsample_nearest2d";
     let [_, _, h, w] = dims4(x, op, "input")?;
     let (oh, ow) = size;
@@ -36,7 +39,8 @@ pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Ten
             rows: nearest_indices(h, oh),
             cols: nearest_indices(w, ow),
         };
-        return x.contiguous().op(op)?.apply_op1(resize).op(op);
+        let y = x.contiguous().op(op)?.apply_op1(resize.clone()).op(op)?;
+        return Ok((y, Some(resize)));
     }
     let mut y = x.clone();
     if oh != h {
@@ -47,7 +51,7 @@ pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Ten
         let ids = index_tensor(&nearest_indices(w, ow), x.device(), op)?;
         y = y.contiguous().op(op)?.index_select(&ids, 3).op(op)?;
     }
-    Ok(y)
+    Ok((y, None))
 }
 
 /// Source index of each of `output` positions, exactly as PyTorch's
@@ -68,7 +72,7 @@ pub(crate) fn nearest_indices(input: usize, output: usize) -> Vec<usize> {
 /// `[B, C, H, W] → [B, C, h, w]`, output `(i, j)` of each plane read from
 /// source `(rows[i], cols[j])`.
 #[derive(Debug, Clone)]
-struct NearestResize {
+pub(crate) struct NearestResize {
     rows: Vec<usize>,
     cols: Vec<usize>,
 }
@@ -95,6 +99,14 @@ impl CustomOp1 for NearestResize {
         Ok((CpuStorage::F32(y), Shape::from((d[0], d[1], oh, ow))))
     }
     fn bwd(&self, x: &Tensor, _y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(self.grad(x, dy)?))
+    }
+}
+
+impl NearestResize {
+    /// `dx` from the input `x` (only its size is read) and the output
+    /// gradient `dy`.
+    pub(crate) fn grad(&self, x: &Tensor, dy: &Tensor) -> candle_core::Result<Tensor> {
         let (oh, ow) = (self.rows.len(), self.cols.len());
         let dy = dy.contiguous()?;
         let scatter = NearestScatter {
@@ -104,7 +116,7 @@ impl CustomOp1 for NearestResize {
             in_w: x.dim(3)?,
         };
         debug_assert_eq!(dy.dims()[2..], [oh, ow]);
-        Ok(Some(dy.apply_op1_no_bwd(&scatter)?))
+        dy.apply_op1_no_bwd(&scatter)
     }
 }
 

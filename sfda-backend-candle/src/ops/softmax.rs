@@ -179,6 +179,13 @@ pub(crate) struct Softmax {
     pub log: bool,
 }
 
+impl Softmax {
+    /// `dx` from the output `y` and its gradient `dy`.
+    pub(crate) fn grad(&self, y: &Tensor, dy: &Tensor) -> candle_core::Result<Tensor> {
+        dy.contiguous()?.apply_op2_no_bwd(y, &SoftmaxGrad(*self))
+    }
+}
+
 impl CustomOp1 for Softmax {
     fn name(&self) -> &'static str {
         if self.log {
@@ -195,8 +202,7 @@ impl CustomOp1 for Softmax {
         Ok((CpuStorage::F32(y), l.shape().clone()))
     }
     fn bwd(&self, _x: &Tensor, y: &Tensor, dy: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let dy = dy.contiguous()?;
-        Ok(Some(dy.apply_op2_no_bwd(y, &SoftmaxGrad(*self))?))
+        Ok(Some(self.grad(y, dy)?))
     }
 }
 

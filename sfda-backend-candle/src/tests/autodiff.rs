@@ -90,26 +90,43 @@ fn probe_job_runs_through_the_registry() {
     }
 }
 
-/// The backward pass computes a variable's weight gradient only when it was
-/// asked for: inside a `grad` call, an unrequested variable is not needed,
-/// a requested one and any intermediate are; outside, everything tracked is.
+/// A fused op's backward computes an operand's gradient only when the tape
+/// says it is needed; outside a scope (candle's own autodiff), every tracked
+/// operand is; the scope ends with the call, also when it panics.
 #[test]
-fn wanted_scope_decides_which_variables_need_gradients() {
-    use crate::wanted::{needs_grad, with_wanted};
-    let a = candle_core::Var::new(&[1f32, 2.0][..], &dev()).unwrap();
-    let b = candle_core::Var::new(&[3f32][..], &dev()).unwrap();
-    let mid = a.as_tensor().affine(2.0, 0.0).unwrap();
-    let constant = candle_core::Tensor::new(&[1f32][..], &dev()).unwrap();
-    with_wanted(&[a.as_tensor()], || {
-        assert!(needs_grad(a.as_tensor()));
-        assert!(!needs_grad(b.as_tensor()));
-        assert!(needs_grad(&mid));
-        assert!(!needs_grad(&constant));
+fn needed_scope_decides_which_operands_need_gradients() {
+    use crate::wanted::{needs_grad, with_needed};
+    let a = candle_core::Tensor::new(&[1f32, 2.0][..], &dev()).unwrap();
+    let b = candle_core::Tensor::new(&[3f32][..], &dev()).unwrap();
+    let tracked = candle_core::Var::new(&[1f32][..], &dev()).unwrap();
+    with_needed(&[(&a, true), (&b, false)], || {
+        assert!(needs_grad(&a));
+        assert!(!needs_grad(&b));
+        assert!(!needs_grad(tracked.as_tensor()), "only the listed operands");
     });
-    assert!(needs_grad(b.as_tensor()), "the scope ends with the call");
-    let scoped = std::panic::AssertUnwindSafe(a.as_tensor());
-    let _ = std::panic::catch_unwind(|| with_wanted(&[*scoped], || panic!("inside")));
-    assert!(needs_grad(b.as_tensor()), "and also when the pass panics");
+    assert!(!needs_grad(&a), "untracked outside a scope");
+    assert!(needs_grad(tracked.as_tensor()), "tracked outside a scope");
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        with_needed(&[(&a, true), (&b, false)], || panic!("inside"))
+    }));
+    assert!(
+        needs_grad(tracked.as_tensor()),
+        "the scope ends when the pass panics"
+    );
+}
+
+/// The tape visits only what leads to a wanted variable: the gradient of a
+/// variable on another branch is not asked of any rule, and a variable the
+/// loss does not depend on gets `None`.
+#[test]
+fn tape_prunes_branches_without_wanted_variables() {
+    let a = var(&[1.0, 2.0], &[2]);
+    let b = var(&[3.0, 4.0], &[2]);
+    let c = var(&[5.0], &[1]);
+    let loss = a.tensor().mul(&b.tensor()).unwrap().sum_all().unwrap();
+    let g = grad(&loss, &[&a, &c]).unwrap();
+    assert_eq!(vals(g[0].as_ref().unwrap()), vec![3.0, 4.0]);
+    assert!(g[1].is_none());
 }
 
 /// A convolution whose weight is not asked for still passes the right

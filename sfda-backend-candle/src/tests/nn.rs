@@ -339,7 +339,7 @@ fn fused_batch_norm_matches_the_composed_formula() {
         let g = grad(&loss, &[&x, &gamma, &beta]).unwrap();
         let stats = [mean, var].map(super::T::wrap);
         assert!(
-            stats.iter().all(|s| !s.inner().track_op()),
+            stats.iter().all(|s| !s.inner().is_tracked()),
             "statistics are detached"
         );
         let mut out = vec![vals(&y), vals(&stats[0]), vals(&stats[1])];

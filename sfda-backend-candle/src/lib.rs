@@ -17,6 +17,12 @@
 //! - `conv2d`: works around candle's backward for stride > 1 when height and
 //!   width leave different remainders.
 //!
+//! Gradients come from sfda's own reverse-mode tape ([`tape`]), not from
+//! candle's `backward`: each op computes on untracked candle tensors and
+//! records its backward rule, and the reverse pass moves each first
+//! gradient in instead of zero-filling and adding, and visits only the
+//! nodes that lead to a wanted variable.
+//!
 //! The backend registers itself under the name `candle`. Its ops go through
 //! an op table ([`route`]) so that cdylib plugins run their candle ops in the
 //! host's copy of candle.

@@ -2,16 +2,18 @@
 //! which by default points at this crate's own implementation.
 //!
 //! Why: a cdylib plugin built for candle carries its own copy of this crate
-//! and of candle-core, and candle-core numbers every tensor from a
-//! process-global counter that its autodiff uses as the tensor's identity.
-//! Tensors made by the plugin's copy (a plugin network's activations, a
-//! plugin loss's intermediates) and by the host's copy would share numbers,
-//! and one backward pass over both would mix up their gradients. So when a
-//! plugin is loaded, the host hands its table to the plugin
-//! ([`host_ops`] → `sfda_core::plugin::PluginRegistrar` →
-//! [`install_host_ops`] in the plugin's copy), and from then on every
-//! candle op of the plugin runs in the host's copy of candle: one counter,
-//! one thread pool. Outside plugins the indirection costs one load per op.
+//! and of candle-core, with their own process-global state: candle numbers
+//! every tensor from a global counter (the fused ops' backward identifies
+//! the operands the tape needs by that number, in a thread-local scope of
+//! this crate), and each copy would start its own thread pools. Tape nodes
+//! recorded by the plugin's copy (a plugin network's activations, a plugin
+//! loss's intermediates) would run their backward rules against the
+//! plugin's state, not the host's. So when a plugin is loaded, the host
+//! hands its table to the plugin ([`host_ops`] →
+//! `sfda_core::plugin::PluginRegistrar` → [`install_host_ops`] in the
+//! plugin's copy), and from then on every op of the plugin runs, and
+//! records its backward, in the host's copy: one counter, one scope, one
+//! thread pool. Outside plugins the indirection costs one load per op.
 
 use std::sync::atomic::{AtomicPtr, Ordering};
 
@@ -35,9 +37,9 @@ macro_rules! routed_backend {
             $( $name: <CandleLocal as Backend>::$name, )*
         };
 
-        /// The candle backend: `f32` [`candle_core::Tensor`]s on the CPU, or
-        /// on CUDA when built with the `cuda` feature, with candle's
-        /// reverse-mode autodiff. Every op is dispatched through the crate's
+        /// The candle backend: `f32` candle tensors on the CPU, or on CUDA
+        /// when built with the `cuda` feature, with sfda's own reverse-mode
+        /// tape ([`crate::tape`]). Every op is dispatched through the crate's
         /// op table (see the `route` module: plugins run their candle ops in
         /// the host's copy of candle).
         ///

@@ -50,6 +50,25 @@ fn add_bias(y: Tensor, bias: Option<&Tensor>, op: &'static str) -> Result<Tensor
     arith(&y, &reshape(b, &[1, c, 1, 1])?, Arith::Add)
 }
 
+/// Records a convolution `(x, w) → y` that ran as `y`, by the fused kernel
+/// `gemm` (whose analytic backward becomes the rule) or without one (then
+/// candle's autodiff on `recompute`), and adds the bias.
+fn record_conv<C: CustomOp2 + Send + Sync + 'static>(
+    (x, w, bias): (&Tensor, &Tensor, Option<&Tensor>),
+    (y, gemm): (Value, Option<C>),
+    op: &'static str,
+    recompute: impl Fn(&Value, &Value) -> Result<Value> + Send + Sync + 'static,
+) -> Result<Tensor> {
+    let y = match gemm {
+        Some(gemm) => {
+            let (xv, wv) = (x.value.contiguous().op(op)?, w.value.contiguous().op(op)?);
+            record1(&[x, w], y, move || rule_op2(gemm, xv, wv, op))
+        }
+        None => candle_rule(&[x, w], y, op, move |v| recompute(&v[0], &v[1])),
+    };
+    add_bias(y, bias, op)
+}
+
 /// PyTorch's `conv2d`.
 pub(crate) fn conv2d(
     x: &Tensor,
@@ -57,21 +76,10 @@ pub(crate) fn conv2d(
     bias: Option<&Tensor>,
     o: Conv2dOpts,
 ) -> Result<Tensor> {
-    let op = "conv2d";
-    let (y, gemm) = conv::conv2d(&x.value, &w.value, o)?;
-    let y = match gemm {
-        Some(gemm) => {
-            let (xv, wv) = (x.value.contiguous().op(op)?, w.value.contiguous().op(op)?);
-            record1(&[x, w], y, move || rule_op2(gemm, xv, wv, op))
-        }
-        None => candle_rule(
-            &[x, w],
-            y,
-            op,
-            move |v| Ok(conv::conv2d(&v[0], &v[1], o)?.0),
-        ),
-    };
-    add_bias(y, bias, op)
+    let ran = conv::conv2d(&x.value, &w.value, o)?;
+    record_conv((x, w, bias), ran, "conv2d", move |x, w| {
+        Ok(conv::conv2d(x, w, o)?.0)
+    })
 }
 
 /// PyTorch's `conv_transpose2d` (weight `[Cin, Cout, kh, kw]`).
@@ -81,18 +89,10 @@ pub(crate) fn conv_transpose2d(
     bias: Option<&Tensor>,
     o: ConvTranspose2dOpts,
 ) -> Result<Tensor> {
-    let op = "conv_transpose2d";
-    let (y, gemm) = conv::conv_transpose2d(&x.value, &w.value, o)?;
-    let y = match gemm {
-        Some(gemm) => {
-            let (xv, wv) = (x.value.contiguous().op(op)?, w.value.contiguous().op(op)?);
-            record1(&[x, w], y, move || rule_op2(gemm, xv, wv, op))
-        }
-        None => candle_rule(&[x, w], y, op, move |v| {
-            Ok(conv::conv_transpose2d(&v[0], &v[1], o)?.0)
-        }),
-    };
-    add_bias(y, bias, op)
+    let ran = conv::conv_transpose2d(&x.value, &w.value, o)?;
+    record_conv((x, w, bias), ran, "conv_transpose2d", move |x, w| {
+        Ok(conv::conv_transpose2d(x, w, o)?.0)
+    })
 }
 
 /// Training-mode BatchNorm: `(y, batch mean, biased batch variance)`, the
@@ -135,17 +135,15 @@ pub(crate) fn batch_norm_eval(
     eps: f64,
 ) -> Result<Option<Tensor>> {
     let op = "batch_norm_eval";
-    let values = (&x.value, &gamma.value, &beta.value);
-    let Some(bn) = batch_norm_eval::batch_norm_eval_cpu(
-        values.0,
-        values.1,
-        values.2,
+    let ran = batch_norm_eval::batch_norm_eval_cpu(
+        &x.value,
+        &gamma.value,
+        &beta.value,
         &mean.value,
         &var.value,
         eps,
-    )
-    .op(op)?
-    else {
+    );
+    let Some(bn) = ran.op(op)? else {
         return Ok(None);
     };
     let y = bn.y.clone();

@@ -290,6 +290,7 @@ impl BatchNormTrainCpu {
         need_affine: bool,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let needed = [(&self.x, need_x), (&self.affine, need_affine)];
+        // `bwd` never reads the output: `x` stands in.
         let (dx, daffine, _) = crate::wanted::with_needed(&needed, || {
             self.op.bwd(&self.x, &self.affine, &self.stats, &self.x, dy)
         })?;

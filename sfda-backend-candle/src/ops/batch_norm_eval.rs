@@ -232,6 +232,7 @@ impl BatchNormEvalCpu {
             (&self.op.gamma, need_gamma),
             (&self.op.beta, need_beta),
         ];
+        // `bwd` never reads the output: `x` stands in.
         let (dx, daffine, _) = crate::wanted::with_needed(&needed, || {
             self.op
                 .bwd(&self.x, &self.affine, &self.running, &self.x, dy)

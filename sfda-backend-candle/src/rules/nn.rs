@@ -10,7 +10,7 @@ use super::layout::reshape;
 use crate::error::CandleResultExt;
 use crate::ops::broadcast::Arith;
 use crate::ops::{batch_norm, batch_norm_eval, conv, pool, resize};
-use crate::tape::record::{record, record1, record_through_candle, rule1};
+use crate::tape::record::{record, record1, record_through_candle1, rule1};
 use crate::tape::{BackwardFn, Tensor};
 
 /// The backward rule of a fused two-operand op `(x, w) → y` whose candle
@@ -23,23 +23,10 @@ fn rule_op2<C: CustomOp2 + Send + Sync + 'static>(
 ) -> BackwardFn {
     rule1(move |g, needs| {
         let needed = [(&x, needs[0]), (&w, needs[1])];
+        // The convolutions' `bwd` never reads the output: `x` stands in.
         let (dx, dw) = crate::wanted::with_needed(&needed, || gemm.bwd(&x, &w, &x, g)).op(op)?;
         Ok(vec![dx, dw])
     })
-}
-
-/// Records `y = f(inputs)`, already computed, with candle's autodiff as
-/// its backward (where no fused kernel applies).
-fn candle_rule(
-    inputs: &[&Tensor],
-    y: Value,
-    op: &'static str,
-    f: impl Fn(&[Value]) -> Result<Value> + Send + Sync + 'static,
-) -> Tensor {
-    let f = move |v: &[Value]| Ok(vec![f(v)?]);
-    record_through_candle(inputs, vec![y], op, f)
-        .pop()
-        .expect("one output recorded")
 }
 
 /// Adds `bias [C]` over `[B, C, H, W]` on the tape.
@@ -64,7 +51,7 @@ fn record_conv<C: CustomOp2 + Send + Sync + 'static>(
             let (xv, wv) = (x.value.contiguous().op(op)?, w.value.contiguous().op(op)?);
             record1(&[x, w], y, move || rule_op2(gemm, xv, wv, op))
         }
-        None => candle_rule(&[x, w], y, op, move |v| recompute(&v[0], &v[1])),
+        None => record_through_candle1(&[x, w], y, op, move |v| recompute(&v[0], &v[1])),
     };
     add_bias(y, bias, op)
 }
@@ -195,7 +182,7 @@ pub(crate) fn max_pool2d(
             let xv = x.value.contiguous().op(op)?;
             Ok(super::unary(x, y, move |g| f.grad(&xv, g).op(op)))
         }
-        None => Ok(candle_rule(&[x], y, op, move |v| {
+        None => Ok(record_through_candle1(&[x], y, op, move |v| {
             Ok(pool::max_pool2d(&v[0], kernel, stride, padding)?.0)
         })),
     }
@@ -210,7 +197,7 @@ pub(crate) fn upsample_nearest2d(x: &Tensor, size: (usize, usize)) -> Result<Ten
             let xv = x.value.clone();
             Ok(super::unary(x, y, move |g| f.grad(&xv, g).op(op)))
         }
-        None => Ok(candle_rule(&[x], y, op, move |v| {
+        None => Ok(record_through_candle1(&[x], y, op, move |v| {
             Ok(resize::upsample_nearest2d(&v[0], size)?.0)
         })),
     }

@@ -5,7 +5,7 @@
 //! variable, records one node here with the op's backward rule: the fused
 //! CPU kernels' analytic backward where the op has one, a formula of candle
 //! ops for the simple ones, and candle's own autodiff on a recomputation
-//! (`record::through_candle`) for the rest. `backward::grad` then runs
+//! (`record::record_through_candle`) for the rest. `backward::grad` then runs
 //! the reverse pass without candle's per-node zero fill and add.
 
 pub(crate) mod backward;

@@ -59,26 +59,15 @@ pub(crate) fn rule1(
     })
 }
 
-/// An op whose backward is taken from candle's own autodiff: the forward
-/// `f` runs once on the untracked values, and again at backward time on
-/// copies of the inputs that need a gradient, made candle variables, whose
-/// gradients of `Σ outputs · output gradients` are the input gradients.
+/// Records an op whose backward is taken from candle's own autodiff: its
+/// forward `f` has run once on the untracked values (giving `outputs`), and
+/// runs again at backward time on copies of the inputs that need a
+/// gradient, made candle variables, whose gradients of
+/// `Σ outputs · output gradients` are the input gradients.
 ///
 /// This costs a copy and a second forward, so it serves the ops that are
 /// rare or small (and devices without sfda's fused kernels); the ops of the
 /// networks' hot path have their own rules.
-pub(crate) fn through_candle(
-    inputs: &[&Tensor],
-    op: &'static str,
-    f: impl Fn(&[Value]) -> Result<Vec<Value>> + Send + Sync + 'static,
-) -> Result<Vec<Tensor>> {
-    let values: Vec<Value> = inputs.iter().map(|t| t.value.clone()).collect();
-    let outputs = f(&values)?;
-    Ok(record_through_candle(inputs, outputs, op, f))
-}
-
-/// [`through_candle`] for a forward that already ran: `outputs` are
-/// `f(inputs)`.
 pub(crate) fn record_through_candle(
     inputs: &[&Tensor],
     outputs: Vec<Value>,
@@ -139,12 +128,28 @@ fn candle_vjp(
         .collect())
 }
 
-/// [`through_candle`] for an op with one output.
+/// [`record_through_candle`] for an op with one output, running its
+/// forward.
 pub(crate) fn through_candle1(
     inputs: &[&Tensor],
     op: &'static str,
     f: impl Fn(&[Value]) -> Result<Value> + Send + Sync + 'static,
 ) -> Result<Tensor> {
-    let mut out = through_candle(inputs, op, move |v| Ok(vec![f(v)?]))?;
-    Ok(out.pop().expect("one output recorded"))
+    let values: Vec<Value> = inputs.iter().map(|t| t.value.clone()).collect();
+    let y = f(&values)?;
+    Ok(record_through_candle1(inputs, y, op, f))
+}
+
+/// [`record_through_candle`] for an op with one output `y`, already
+/// computed (where no fused kernel applies).
+pub(crate) fn record_through_candle1(
+    inputs: &[&Tensor],
+    y: Value,
+    op: &'static str,
+    f: impl Fn(&[Value]) -> Result<Value> + Send + Sync + 'static,
+) -> Tensor {
+    let f = move |v: &[Value]| Ok(vec![f(v)?]);
+    record_through_candle(inputs, vec![y], op, f)
+        .pop()
+        .expect("one output recorded")
 }

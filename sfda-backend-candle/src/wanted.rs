@@ -5,7 +5,7 @@
 //! wants only `G`'s weights, yet its loss also depends on the frozen
 //! teacher's. Called from sfda's tape ([`with_needed`]), the tape says which
 //! operands lead to a wanted variable. Called from candle's own autodiff
-//! (the tape's [`through_candle`](crate::tape::record::record_through_candle)
+//! (the tape's [`record_through_candle`](crate::tape::record::record_through_candle)
 //! rules), every tracked operand is needed.
 
 use std::cell::RefCell;

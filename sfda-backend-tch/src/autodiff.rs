@@ -15,25 +15,40 @@ pub(crate) fn detached_copy(t: &Tensor) -> std::result::Result<Tensor, tch::TchE
     t.f_detach()?.f_to_dtype(tch::Kind::Float, false, true)
 }
 
-/// `t` cut from the autodiff graph, copied only where sharing could change it.
+/// `t` cut from the autodiff graph, in the contiguous (NCHW) layout, copied
+/// only where sharing could change it or the layout differs.
 ///
 /// A tensor that requires grad may be a variable's leaf or a view of one,
 /// whose storage `var_set` overwrites in place, so it is copied. A tensor
 /// that does not require grad is an op's output (fresh storage that nothing
-/// writes to) or already a detached copy; it is returned as a plain detach
-/// that shares its storage, with no copy.
+/// writes to) or already a detached copy; it shares its storage, with no
+/// copy, when it is contiguous.
+///
+/// Detached tensors are what sfda caches between steps and writes into a
+/// run's state. A channels-last activation ([`crate::layout`]) is made
+/// contiguous here, the layout a tensor read back from a file has, so that
+/// the ops a cache feeds (pooling, batched matrix products) run on the same
+/// layout live and after a resume, and a resumed run stays bit-identical.
 pub(crate) fn detach(t: &Tensor) -> std::result::Result<Tensor, tch::TchError> {
+    let cut = t.detach();
+    if !cut.is_contiguous() {
+        // A fresh copy, whatever `t` is.
+        return cut.f_contiguous();
+    }
     if t.requires_grad() {
         detached_copy(t)
     } else {
-        Ok(t.detach())
+        Ok(cut)
     }
 }
 
-/// A fresh leaf with its own storage (a detached copy of `t`) that requires grad.
+/// A fresh leaf with its own storage (a detached copy of `t`) that requires
+/// grad; on the CPU a 4-D variable (a convolution weight) is stored
+/// channels-last ([`crate::layout`]).
 pub(crate) fn var_new(t: &TchTensor) -> Result<TchVar> {
-    detached_copy(&t.0)
-        .and_then(|c| c.f_set_requires_grad(true))
+    let copy = detached_copy(&t.0).op("var_new")?;
+    crate::layout::for_variable(copy)?
+        .f_set_requires_grad(true)
         .op("var_new")
         .map(TchVar)
 }

@@ -33,6 +33,7 @@ mod backend;
 mod device;
 mod error;
 mod handle;
+pub mod layout;
 
 pub use handle::{TchTensor, TchVar};
 /// The tch crate this backend is built on (for interop with tch code).

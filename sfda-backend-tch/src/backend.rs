@@ -6,7 +6,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::error::TchResultExt;
 use crate::handle::{TchTensor, TchVar};
-use crate::{autodiff, device, TchBackend, BACKEND_NAME};
+use crate::{autodiff, device, layout, TchBackend, BACKEND_NAME};
 
 /// `usize` sizes as libtorch's `i64` sizes.
 fn i64s(xs: &[usize]) -> Vec<i64> {
@@ -238,6 +238,9 @@ impl Backend for TchBackend {
     }
     fn cat(ts: &[TchTensor], dim: usize) -> Result<TchTensor> {
         let parts: Vec<&Tensor> = ts.iter().map(|t| &t.0).collect();
+        if dim == 1 && layout::keeps_channels_last(&parts) {
+            return wrap(layout::cat_channels_last(&parts), "cat");
+        }
         wrap(Tensor::f_cat(&parts, dim as i64), "cat")
     }
     fn broadcast_to(t: &TchTensor, shape: &[usize]) -> Result<TchTensor> {
@@ -418,7 +421,7 @@ impl Backend for TchBackend {
         )
     }
     /// Native on CUDA and for large inputs; on the CPU, inputs of at most
-    /// [`BILINEAR_BY_MATMUL_MAX_PIXELS`] per plane take the core's two-GEMM
+    /// `BILINEAR_BY_MATMUL_MAX_PIXELS` per plane take the core's two-GEMM
     /// composition, whose backward is 2–3.5× faster than libtorch's
     /// (a scatter loop) at the sizes a segmentation head upsamples.
     fn upsample_bilinear2d(x: &TchTensor, size: (usize, usize)) -> Result<TchTensor> {

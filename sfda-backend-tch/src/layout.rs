@@ -9,9 +9,12 @@
 //! channels-last, libtorch runs it channels-last: the output comes out
 //! channels-last, batch norm, ReLU, pooling, residual additions and nearest
 //! resizes keep that layout, and the next convolution takes its input as
-//! it is, so the reorders go. Only where a network leaves the layout (a
-//! reshape, a concatenation with an NCHW tensor, the generator's first
-//! activations) does the next convolution copy its input once.
+//! it is, so the reorders go. A concatenation along the channels of
+//! channels-last tensors stays channels-last (the backend's `cat`; libtorch
+//! would give NCHW where one part, like the ASPP's broadcast pooled branch,
+//! is not). Only where a network leaves the layout (a reshape, the
+//! generator's first activations, the discriminator's patches) does the
+//! next convolution copy its input once.
 //!
 //! The layout is libtorch's business: shapes, values and every other op are
 //! the same, and host copies ([`crate::TchBackend`]'s `to_f32`) make tensors
@@ -76,9 +79,28 @@ fn channels_last_strides(s: &[i64]) -> [i64; 4] {
     [s[1] * s[2] * s[3], 1, s[3] * s[1], s[1]]
 }
 
-/// Whether the 4-D `t` has channels-last strides (a test helper).
-#[cfg(test)]
-pub(crate) fn is_channels_last(t: &Tensor) -> bool {
+/// Whether a concatenation of `parts` along the channels should come out
+/// channels-last: all are 4-D CPU tensors and one is channels-last. (libtorch
+/// makes the result NCHW as soon as one input is not channels-last, and the
+/// ASPP concatenates a broadcast pooled branch, whose strides are neither.)
+pub(crate) fn keeps_channels_last(parts: &[&Tensor]) -> bool {
+    parts
+        .iter()
+        .all(|t| t.dim() == 4 && t.device() == Device::Cpu)
+        && parts.iter().any(|t| is_channels_last(t))
+}
+
+/// `cat(parts, 1)` with a channels-last result: the concatenation of the
+/// NHWC views along their last dimension, viewed back as NCHW. The next
+/// convolution takes it without a copy, and the gradient slices handed back
+/// to each branch are channels-last too.
+pub(crate) fn cat_channels_last(parts: &[&Tensor]) -> std::result::Result<Tensor, tch::TchError> {
+    let nhwc: Vec<Tensor> = parts.iter().map(|t| t.permute([0, 2, 3, 1])).collect();
+    Ok(Tensor::f_cat(&nhwc, 3)?.permute([0, 3, 1, 2]))
+}
+
+/// Whether the 4-D `t` has channels-last strides.
+fn is_channels_last(t: &Tensor) -> bool {
     t.dim() == 4 && t.stride() == channels_last_strides(&t.size())
 }
 

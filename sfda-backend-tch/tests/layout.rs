@@ -1,7 +1,8 @@
 //! Channels-last convolution weights on the CPU (`src/layout.rs`): what is
 //! stored channels-last, that convolutions keep the layout and compute what
 //! the NCHW path computes, and that `detach` hands back the contiguous
-//! layout a tensor read from a file has.
+//! layout a tensor read from a file has, and that a concatenation along the
+//! channels keeps the layout.
 
 use sfda_backend_tch::TchBackend;
 use sfda_core::{grad, Backend, Conv2dOpts, DeviceSpec, Result, Tensor, Var};
@@ -118,5 +119,61 @@ fn detach_returns_the_contiguous_layout() -> Result<()> {
     let before = dw.to_vec()?;
     w.set(&T::from_f32(&[0.0; 12], &[4, 3, 1, 1], &cpu())?)?;
     assert_eq!(dw.to_vec()?, before);
+    Ok(())
+}
+
+#[test]
+fn a_channel_concatenation_with_a_broadcast_part_stays_channels_last() -> Result<()> {
+    // The ASPP's case: convolution outputs (channels-last) and a pooled
+    // branch broadcast back over the plane (neither layout).
+    let x = Var::new(&T::from_f32(
+        &values(2 * 3 * 4 * 5, 10),
+        &[2, 3, 4, 5],
+        &cpu(),
+    )?)?;
+    let w = Var::new(&T::from_f32(&values(6 * 3, 11), &[6, 3, 1, 1], &cpu())?)?;
+    let y = x
+        .tensor()
+        .conv2d(&w.tensor(), None, Conv2dOpts::default())?;
+    let pooled = x
+        .tensor()
+        .mean_dims(&[2, 3], true)?
+        .broadcast_to(&[2, 3, 4, 5])?;
+    let cat = T::cat(&[y.clone(), pooled.clone()], 1)?;
+    assert!(channels_last(raw(&cat)));
+    assert_eq!(cat.shape(), vec![2, 9, 4, 5]);
+    // The values are those of an NCHW concatenation.
+    let (yv, pv, cv) = (y.to_vec()?, pooled.to_vec()?, cat.to_vec()?);
+    for b in 0..2 {
+        let plane = 4 * 5;
+        let got = &cv[b * 9 * plane..(b + 1) * 9 * plane];
+        assert_eq!(&got[..6 * plane], &yv[b * 6 * plane..(b + 1) * 6 * plane]);
+        assert_eq!(&got[6 * plane..], &pv[b * 3 * plane..(b + 1) * 3 * plane]);
+    }
+    // Gradients flow back to both parts as through a plain concatenation.
+    let r = T::from_f32(&values(cat.elem_count(), 12), &cat.shape(), &cpu())?;
+    let g = grad(&cat.mul(&r)?.sum_all()?, &[&x, &w])?;
+    let y0 = x
+        .tensor()
+        .conv2d(&w.tensor(), None, Conv2dOpts::default())?;
+    let r_y = r.narrow(1, 0, 6)?;
+    let r_p = r.narrow(1, 6, 3)?;
+    let want_loss = y0
+        .mul(&r_y)?
+        .sum_all()?
+        .add(&pooled.mul(&r_p)?.sum_all()?)?;
+    let want = grad(&want_loss, &[&x, &w])?;
+    for (a, b) in g.iter().zip(&want) {
+        let (a, b) = (
+            a.as_ref().expect("grad").to_vec()?,
+            b.as_ref().expect("grad").to_vec()?,
+        );
+        for (p, q) in a.iter().zip(&b) {
+            assert!((p - q).abs() <= 1e-5 * (1.0 + q.abs()), "{p} vs {q}");
+        }
+    }
+    // Parts that are all NCHW concatenate as before.
+    let plain = T::cat(&[pooled.clone(), pooled], 1)?;
+    assert!(raw(&plain).is_contiguous());
     Ok(())
 }

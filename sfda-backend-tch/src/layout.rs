@@ -3,9 +3,9 @@
 //!
 //! oneDNN, which runs libtorch's CPU convolutions, computes in a blocked or
 //! channels-last layout. Given plain NCHW tensors, it reorders every input
-//! into its blocked layout and every output back, in each direction: about
-//! 150 ms of a 1.5 s demo-scale iteration on one thread, measured with
-//! `ONEDNN_VERBOSE=1` (docs/performance.md). When a convolution's weight is
+//! into its blocked layout and every output back, in each direction:
+//! 144–163 ms of a 1.65–1.9 s demo-scale iteration on one thread, measured
+//! with `ONEDNN_VERBOSE=1` (docs/performance.md). When a convolution's weight is
 //! channels-last, libtorch runs it channels-last: the output comes out
 //! channels-last, batch norm, ReLU, pooling, residual additions and nearest
 //! resizes keep that layout, and the next convolution takes its input as
@@ -22,7 +22,9 @@
 //! (oneDNN picks other kernels), as between thread counts.
 //!
 //! `SFDA_TCH_CHANNELS_LAST=0` keeps every variable NCHW (for comparisons);
-//! `1` or unset is the default. CUDA tensors stay NCHW (not measured).
+//! `1` or unset is the default. Keep one setting for a run and its resume:
+//! the run state does not record it, and the two layouts round differently.
+//! CUDA tensors stay NCHW (not measured).
 
 use std::sync::OnceLock;
 

@@ -5,9 +5,11 @@
 #      same weights and input (`sfda backends --compare`);
 #   2. one paper-scale SFDA iteration (DeepLabV3-ResNet50 and SegNet-VGG16,
 #      512x256 targets, 256x128 fakes, batch 8) timed, with peak GPU memory;
-#   3. `sfda bench` at the demo scale on cuda:0, and on this machine's CPU;
-#   4. the criterion DAD/IPSM benches on cuda:0, paper size included;
-#   5. optional (SFDA_GPU_SWEEP=1): a source-training sweep of the demo net.
+#   3. the same DeepLabV3-ResNet50 iteration in sfda tch and in PyTorch eager
+#      (scripts/pytorch/sfda_iteration.py), alternated, 3 rounds;
+#   4. `sfda bench` at the demo scale on cuda:0, and on this machine's CPU;
+#   5. the criterion DAD/IPSM benches on cuda:0, paper size included;
+#   6. optional (SFDA_GPU_SWEEP=1): a source-training sweep of the demo net.
 #
 # Build here with both backends on CUDA and pass the binaries:
 #   scripts/build-candle-cuda.sh        # target/cuda/release/sfda (nvcc from PyPI)
@@ -54,6 +56,10 @@ log "paper-scale iteration, DeepLabV3-ResNet50"
 paper_iteration sfda-core/presets/gta5-cityscapes-deeplabv3.toml deeplabv3-resnet50
 log "paper-scale iteration, SegNet-VGG16"
 paper_iteration sfda-core/presets/gta5-cityscapes-segnet.toml segnet-vgg16
+
+log "paper-scale iteration against PyTorch eager on cuda:0, 3 rounds alternated (issue 17)"
+SFDA="$sfda" PYTHON=python3 CONFIGS="tch-cuda-paper pytorch-cuda-paper" WARMUP=2 \
+  OUT="$out/pytorch-paper" scripts/pytorch/compare.sh 3 2>&1 | tee "$out/pytorch-paper.txt"
 
 log "sfda bench, demo scale, cuda:0"
 "$sfda" bench --backend tch --device cuda:0 --iters 20 --warmup 3 2>&1 | tee "$out/bench-demo-cuda.txt"

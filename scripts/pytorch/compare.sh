@@ -14,7 +14,9 @@
 #            .deps/torch-2.11.0 that the tch backend links, else python3)
 #   ITERS, WARMUP   timed / warm-up iterations per run (default 5 / 1, as
 #            `sfda bench`)
-#   CONFIGS  which settings to run (default: all eight, see below)
+#   CONFIGS  which settings to run (default: the eight CPU settings, see below;
+#            "tch-cuda-paper pytorch-cuda-paper" is the paper-scale iteration,
+#            DeepLabV3-ResNet50 at 512x256, on cuda:0, which scripts/gpu-check.sh runs)
 #   OUT      folder for the raw output (default: a new folder under /tmp)
 #
 # Compared time = generator + student + discriminator steps per iteration
@@ -64,6 +66,8 @@ configs="${CONFIGS:-$all_configs}"
 run_config() {  # name round -> appends one JSON line to results.jsonl
   local name=$1 round=$2 raw="$out/raw/$1.round$2"
   local py=("$PYTHON" -W ignore "$here/sfda_iteration.py" --iters "$iters" --warmup "$warmup")
+  local paper=(--preset "$root/sfda-core/presets/gta5-cityscapes-deeplabv3.toml"
+               --arch deeplabv3-resnet50 --size 512x256)
   if ! case "$name" in
     tch)               "$sfda" bench --backend tch --iters "$iters" --warmup "$warmup" --json ;;
     candle)            "$sfda" bench --backend candle --iters "$iters" --warmup "$warmup" --json ;;
@@ -73,6 +77,8 @@ run_config() {  # name round -> appends one JSON line to results.jsonl
     pytorch-1t)        "${py[@]}" --threads 1 ;;
     pytorch+malloc)    GLIBC_TUNABLES="$malloc_tunables" "${py[@]}" --label pytorch+m ;;
     pytorch+malloc-1t) GLIBC_TUNABLES="$malloc_tunables" "${py[@]}" --threads 1 --label pytorch+m ;;
+    tch-cuda-paper)    "$sfda" bench "${paper[@]}" --backend tch --device cuda:0 --iters "$iters" --warmup "$warmup" --json ;;
+    pytorch-cuda-paper) "${py[@]}" "${paper[@]}" --device cuda:0 ;;
     *) echo "unknown config $name" >&2; return 1 ;;
   esac >"$raw.out" 2>"$raw.err"; then
     cat "$raw.err" >&2
@@ -132,7 +138,8 @@ for c, rs in by.items():
           f"{med([r['d'] for r in rs]):>7.3f}  " + " ".join(f"{r['compute']:.3f}" for r in rs))
 pairs = [("tch", "pytorch"), ("tch", "pytorch+malloc"), ("candle", "pytorch"),
          ("tch-1t", "pytorch-1t"), ("tch-1t", "pytorch+malloc-1t"), ("candle-1t", "pytorch-1t"),
-         ("pytorch+malloc", "pytorch"), ("pytorch+malloc-1t", "pytorch-1t")]
+         ("pytorch+malloc", "pytorch"), ("pytorch+malloc-1t", "pytorch-1t"),
+         ("tch-cuda-paper", "pytorch-cuda-paper")]
 print()
 print("ratio = A / B of compute per iteration (A sfda, B PyTorch eager: < 1 means sfda is faster;")
 print("the last two rows: PyTorch with sfda's malloc settings / without)")

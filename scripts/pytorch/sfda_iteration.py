@@ -49,11 +49,19 @@ DEMO_PRESET = REPO / "sfda-core" / "presets" / "demo.toml"
 # The issue quotes the generator at the fake size the demo preset had then
 # (64x128: fc 256 -> 64*4*8); the preset now makes fakes at 128x256 (fc
 # 256 -> 64*8*16), which the same generator widths give 2,132,331.
-EXPECTED_SEG = 606_499            # deeplabv3-mini, 19 classes (student and teacher)
-EXPECTED_DISC = {("mini", 4): 219_009}      # (net_size, K) -> count
+# The paper-scale counts were checked by loading sfda's own files with
+# --source / --state (every name and shape must match): a deeplabv3-resnet50
+# checkpoint of `sfda train-source`, and the state of an `sfda adapt` with
+# net_size = "paper" (README.md beside this file).
+EXPECTED_SEG = {                  # student and teacher, 19 classes
+    "deeplabv3-mini": 606_499,
+    "deeplabv3-resnet50": 39_638_355,
+}
+EXPECTED_DISC = {("mini", 4): 219_009, ("paper", 4): 2_925_057}   # (net_size, K) -> count
 EXPECTED_GEN = {                  # (net_size, fake H, fake W) -> count
     ("mini", 64, 128): 553_323,
     ("mini", 128, 256): 2_132_331,
+    ("paper", 128, 256): 4_456_083,
 }
 NUM_CLASSES = 19
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -201,6 +209,8 @@ class BasicBlock(nn.Module):
     """ResNet basic block; unlike torchvision's it accepts a dilation (both
     3x3 convs dilated alike), as sfda's does."""
 
+    expansion = 1
+
     def __init__(self, inplanes, planes, stride, dilation, downsample):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride, dilation)
@@ -218,28 +228,59 @@ class BasicBlock(nn.Module):
         return F.relu(out + identity)
 
 
-class ResNetMini(nn.Module):
-    """sfda's deeplabv3-mini backbone: one basic block per stage, widths
-    16/32/64/128, stem 16, output stride 8 (layer3 and layer4 dilated,
-    torchvision's `replace_stride_with_dilation` rule: the first block of a
-    stage keeps the previous dilation)."""
+class Bottleneck(nn.Module):
+    """torchvision's ResNet bottleneck (1x1, 3x3 with stride and dilation,
+    1x1 to 4x the width), as sfda's."""
 
-    def __init__(self, widths=(16, 32, 64, 128), stem=16, dilate=(False, True, True)):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride, dilation, downsample):
+        super().__init__()
+        out = planes * self.expansion
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = BatchNorm2d(planes)
+        self.conv2 = conv3x3(planes, planes, stride, dilation)
+        self.bn2 = BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, out, 1, bias=False)
+        self.bn3 = BatchNorm2d(out)
+        self.downsample = nn.Sequential(
+            nn.Conv2d(inplanes, out, 1, stride, bias=False), BatchNorm2d(out)
+        ) if downsample else None
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return F.relu(out + identity)
+
+
+class ResNet(nn.Module):
+    """sfda's (torchvision's) ResNet backbone at output stride 8: layer3 and
+    layer4 dilated, torchvision's `replace_stride_with_dilation` rule (the
+    first block of a stage keeps the previous dilation). deeplabv3-mini is
+    one basic block per stage, widths 16/32/64/128, stem 16; ResNet-50 is
+    bottlenecks [3, 4, 6, 3], widths 64/128/256/512, stem 64."""
+
+    def __init__(self, block=BasicBlock, layers=(1, 1, 1, 1), widths=(16, 32, 64, 128),
+                 stem=16, dilate=(False, True, True)):
         super().__init__()
         self.conv1 = nn.Conv2d(3, stem, 7, 2, 3, bias=False)
         self.bn1 = BatchNorm2d(stem)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         inplanes, dilation = stem, 1
-        for i, planes in enumerate(widths):
+        for i, (planes, n) in enumerate(zip(widths, layers)):
             stride = 1 if i == 0 else 2
             previous = dilation
             if i > 0 and dilate[i - 1]:
                 dilation *= stride
                 stride = 1
-            ds = stride != 1 or inplanes != planes
-            setattr(self, f"layer{i + 1}",
-                    nn.Sequential(BasicBlock(inplanes, planes, stride, previous, ds)))
-            inplanes = planes
+            ds = stride != 1 or inplanes != planes * block.expansion
+            blocks = [block(inplanes, planes, stride, previous, ds)]
+            inplanes = planes * block.expansion
+            blocks += [block(inplanes, planes, 1, dilation, False) for _ in range(n - 1)]
+            setattr(self, f"layer{i + 1}", nn.Sequential(*blocks))
+        self.out_channels = inplanes
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
@@ -281,16 +322,19 @@ class ASPP(nn.Module):
         return self.project(torch.cat([c(x) for c in self.convs], dim=1))
 
 
-class DeepLabV3Mini(nn.Module):
-    """sfda's deeplabv3-mini: the backbone above, 64-channel ASPP at rates
-    2/4/6, torchvision's DeepLabHead layout. Returns (logits at the input
-    size, backbone features) - the features are what DAD reads."""
+class DeepLabV3(nn.Module):
+    """sfda's DeepLabV3 in torchvision's DeepLabHead layout: ASPP, 3x3 conv +
+    BN + ReLU, 1x1 classifier. deeplabv3-mini: the mini backbone, 64-channel
+    ASPP at rates 2/4/6; deeplabv3-resnet50: ResNet-50, 256 channels at
+    12/24/36 (torchvision's, without the auxiliary head). Returns (logits at
+    the input size, backbone features) - the features are what DAD reads."""
 
-    def __init__(self, num_classes=NUM_CLASSES, aspp=64, rates=(2, 4, 6)):
+    def __init__(self, backbone, aspp, rates, num_classes=NUM_CLASSES):
         super().__init__()
-        self.backbone = ResNetMini()
+        self.backbone = backbone
         self.classifier = nn.Sequential(
-            ASPP(128, aspp, rates), nn.Conv2d(aspp, aspp, 3, padding=1, bias=False),
+            ASPP(backbone.out_channels, aspp, rates),
+            nn.Conv2d(aspp, aspp, 3, padding=1, bias=False),
             BatchNorm2d(aspp), nn.ReLU(), nn.Conv2d(aspp, num_classes, 1))
 
     def forward(self, x):
@@ -298,6 +342,15 @@ class DeepLabV3Mini(nn.Module):
         y = self.classifier(features)
         logits = F.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
         return logits, features
+
+
+def seg_model(arch):
+    if arch == "deeplabv3-mini":
+        return DeepLabV3(ResNet(), 64, (2, 4, 6))
+    if arch == "deeplabv3-resnet50":
+        return DeepLabV3(ResNet(Bottleneck, (3, 4, 6, 3), (64, 128, 256, 512), 64), 256,
+                         (12, 24, 36))
+    sys.exit(f"error: --arch {arch!r} is not modelled (deeplabv3-mini, deeplabv3-resnet50)")
 
 
 class UpBlock(nn.Module):
@@ -407,7 +460,7 @@ def dad_st_loss(teacher_fake, student_target, pool=(8, 16)):
     target i mod B_t."""
     p = DualAttention(F.adaptive_avg_pool2d(teacher_fake, pool))
     q = DualAttention(F.adaptive_avg_pool2d(student_target, pool))
-    idx = torch.arange(teacher_fake.shape[0]) % student_target.shape[0]
+    idx = torch.arange(teacher_fake.shape[0], device=teacher_fake.device) % student_target.shape[0]
     kl_s = row_kl(p.spatial_logits.softmax(2), p.spatial_logits.log_softmax(2),
                   q.spatial_logits.log_softmax(2)[idx])
     kl_r = row_kl(p.channel_logits.softmax(2), p.channel_logits.log_softmax(2),
@@ -487,14 +540,16 @@ def load_exact(model, tensors, what):
 # the iteration
 
 class SfdaIteration:
-    def __init__(self, cfg, seed, source=None, state=None, max_iter=1):
+    def __init__(self, cfg, seed, source=None, state=None, max_iter=1,
+                 arch="deeplabv3-mini", device="cpu"):
         self.cfg = cfg
+        self.device = torch.device(device)
         self.max_iter = max_iter   # of the poly schedule (sfda bench: warm-up + timed)
         torch.manual_seed(seed)
         net = cfg["net_size"]
         fh, fw = cfg["fake_size"]
         k = cfg["k"]
-        self.teacher = DeepLabV3Mini()
+        self.teacher = seg_model(arch)
         if source is not None:
             load_exact(self.teacher, read_safetensors(source), f"source model {source}")
         self.student = copy.deepcopy(self.teacher)        # sfda: the student starts as the source
@@ -506,6 +561,8 @@ class SfdaIteration:
                                   ("discriminator.", self.disc)):
                 sub = {n[len(prefix):]: v for n, v in t.items() if n.startswith(prefix)}
                 load_exact(model, sub, f"{prefix[:-1]} from {state}")
+        for model in (self.teacher, self.student, self.generator, self.disc):
+            model.to(self.device)
         self.teacher.eval().requires_grad_(False)         # frozen source model
         self.student.train()
         self.generator.train()
@@ -528,14 +585,15 @@ class SfdaIteration:
         self.latents = torch.Generator().manual_seed(seed + 1)
         mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-        self.fake_scale, self.fake_shift = 0.5 / std, (0.5 - mean) / std
+        self.fake_scale = (0.5 / std).to(self.device)
+        self.fake_shift = ((0.5 - mean) / std).to(self.device)
         self.target_features = None   # student on the last target batch (detached), for L_DAD^st
         self.target_logits = None     # ... its logits, for the discriminator step
         self.iteration = 0
 
     def fakes(self):
         z = torch.randn(self.cfg["fake_batch_size"], self.cfg["latent_dim"],
-                        generator=self.latents)
+                        generator=self.latents).to(self.device)
         img = self.generator(z)
         return img, img * self.fake_scale + self.fake_shift   # [-1, 1] -> normalised RGB
 
@@ -633,7 +691,7 @@ class SfdaIteration:
         logits = self.target_logits
         hard = rank_hard(logits, k).flatten().float()      # eq. 13-14
         patches = split_patches(logits.softmax(1), k)
-        positions = torch.arange(patches.shape[0]) % (k * k)
+        positions = torch.arange(patches.shape[0], device=patches.device) % (k * k)
         loss = F.binary_cross_entropy_with_logits(self.disc(patches, positions), hard)  # eq. 15
         log["d_d"] = loss.item()
         if not math.isfinite(log["d_d"]):
@@ -642,9 +700,15 @@ class SfdaIteration:
         loss.backward()
         self.opt_d.step()
 
+    def sync(self):
+        """Waits for the GPU, so a step's time is its work (a no-op on the CPU)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
     def iterate(self, xt):
         """One iteration; returns (seconds of g, s, d; loss values)."""
         log = {}
+        self.sync()
         t0 = time.perf_counter()
         if self.target_features is None:
             # the first generator step needs student features on a target batch
@@ -654,11 +718,14 @@ class SfdaIteration:
         if self.iteration % self.cfg["generator_every"] == 0:
             for _ in range(self.cfg["generator_steps"]):
                 self.generator_step(log)
+        self.sync()
         t1 = time.perf_counter()
         self.student_step(xt, log)
+        self.sync()
         t2 = time.perf_counter()
         for _ in range(self.cfg["discriminator_steps"]):
             self.discriminator_step(log)
+        self.sync()
         t3 = time.perf_counter()
         self.iteration += 1
         return (t1 - t0, t2 - t1, t3 - t2), log
@@ -685,7 +752,7 @@ def peak_rss_mib():
     return None
 
 
-def check_counts(it, cfg):
+def check_counts(it, cfg, arch):
     counts = {
         "student": n_params(it.student),
         "teacher": n_params(it.teacher),
@@ -693,7 +760,7 @@ def check_counts(it, cfg):
         "discriminator": n_params(it.disc),
     }
     fh, fw = cfg["fake_size"]
-    expected = {"student": EXPECTED_SEG, "teacher": EXPECTED_SEG,
+    expected = {"student": EXPECTED_SEG.get(arch), "teacher": EXPECTED_SEG.get(arch),
                 "generator": EXPECTED_GEN.get((cfg["net_size"], fh, fw)),
                 "discriminator": EXPECTED_DISC.get((cfg["net_size"], cfg["k"]))}
     bad = []
@@ -738,6 +805,11 @@ def main():
                     help="build the networks, print and check their parameter counts, exit")
     ap.add_argument("--verbose", action="store_true", help="print every iteration's losses")
     ap.add_argument("--label", default="pytorch", help="backend name in the output")
+    ap.add_argument("--arch", default="deeplabv3-mini",
+                    help="student/teacher network: deeplabv3-mini (the demo) or "
+                         "deeplabv3-resnet50 (the paper's; with the gta5-cityscapes-deeplabv3 "
+                         "preset and --size 512x256 for the paper-scale iteration)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
     a = ap.parse_args()
 
     if a.preset == "none":
@@ -762,8 +834,9 @@ def main():
         torch.set_num_threads(a.threads)
 
     # sfda bench: cfg.iterations = warmup + iters, the poly schedule's end
-    it = SfdaIteration(cfg, a.seed, a.source, a.state, max_iter=a.warmup + a.iters)
-    counts = check_counts(it, cfg)
+    it = SfdaIteration(cfg, a.seed, a.source, a.state, max_iter=a.warmup + a.iters,
+                       arch=a.arch, device=a.device)
+    counts = check_counts(it, cfg, a.arch)
     if a.params_only:
         return
     data = torch.Generator().manual_seed(a.seed + 2)
@@ -772,7 +845,7 @@ def main():
     log = {}
     for i in range(a.warmup + a.iters):
         t = time.perf_counter()
-        xt = target_batch(data, cfg, size)
+        xt = target_batch(data, cfg, size).to(it.device)
         data_s = time.perf_counter() - t
         (g, s, d), log = it.iterate(xt)
         if a.verbose or a.check:
@@ -794,25 +867,30 @@ def main():
     malloc = {k: v for k, v in os.environ.items()
               if k.startswith("MALLOC_") or k == "GLIBC_TUNABLES"}
     fh, fw = cfg["fake_size"]
-    print(f"SFDA iteration, deeplabv3-mini at {size[0]}x{size[1]}, batch {cfg['batch_size']} "
+    dev = str(it.device)
+    gpu_mib = (torch.cuda.max_memory_reserved(it.device) / 2**20
+               if it.device.type == "cuda" else None)
+    print(f"SFDA iteration, {a.arch} at {size[0]}x{size[1]}, batch {cfg['batch_size']} "
           f"target + {cfg['fake_batch_size']} fakes at {fw}x{fh} ({n} timed iterations after "
           f"{a.warmup} warm-up), PyTorch {torch.__version__} eager, {threads} threads")
     print(f"{'backend':<8} {'device':<7} {'data s':>9} {'gen s':>9} {'student s':>9} "
           f"{'disc s':>9} {'iter s':>10} {'compute s':>10} {'img/s':>9} {'peak RSS MiB':>12}")
     p = dict(parts)
     rss = peak_rss_mib()
-    print(f"{a.label:<8} {'cpu':<7} {p['data']:>9.3f} {p['g']:>9.3f} {p['s']:>9.3f} "
+    print(f"{a.label:<8} {dev:<7} {p['data']:>9.3f} {p['g']:>9.3f} {p['s']:>9.3f} "
           f"{p['d']:>9.3f} {iteration:>10.3f} {compute:>10.3f} "
           f"{cfg['batch_size'] / max(compute, 1e-12):>9.2f} "
           f"{'n/a' if rss is None else f'{rss:.0f}':>12}")
+    if gpu_mib is not None:
+        print(f"peak GPU memory reserved by PyTorch's caching allocator: {gpu_mib:.0f} MiB")
     print("compute = gen + student + disc (what the comparison uses; data is this script's "
           "random batch, not sfda's loader)")
     result = {
-        "backend": a.label, "device": "cpu", "parts": parts, "iteration": iteration,
+        "backend": a.label, "device": dev, "arch": a.arch, "parts": parts, "iteration": iteration,
         "compute": compute, "images_per_sec": cfg["batch_size"] / max(compute, 1e-12),
         "peak_rss_mib": rss, "cpu_threads": threads, "torch": torch.__version__,
         "malloc_env": malloc, "iters": n, "warmup": a.warmup, "params": counts,
-        "fake_size": cfg["fake_size"], "last_losses": log,
+        "fake_size": cfg["fake_size"], "peak_gpu_mib": gpu_mib, "last_losses": log,
     }
     print("json: " + json.dumps(result))
 

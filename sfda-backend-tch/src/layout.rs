@@ -31,6 +31,8 @@ use std::sync::OnceLock;
 use sfda_core::{Error, Result};
 use tch::{Device, Tensor};
 
+use crate::error::TchResultExt;
+
 /// The environment variable that switches the layout off (`0`) or on (`1`).
 pub const CHANNELS_LAST_VAR: &str = "SFDA_TCH_CHANNELS_LAST";
 
@@ -61,7 +63,7 @@ pub(crate) fn for_variable(t: Tensor) -> Result<Tensor> {
     if t.dim() != 4 || t.device() != Device::Cpu || !channels_last_enabled()? {
         return Ok(t);
     }
-    to_channels_last(&t).map_err(|e| Error::msg(format!("tch backend: var_new failed: {e}")))
+    to_channels_last(&t).op("var_new")
 }
 
 /// A copy of the 4-D `t` with channels-last strides (`[H·W·C, 1, W·C, C]`),

@@ -14,8 +14,8 @@
 //! On the CPU, convolution weights are stored channels-last, so oneDNN runs
 //! every convolution without reordering its input and output, and the
 //! activations stay channels-last between layers ([`layout`];
-//! `SFDA_TCH_CHANNELS_LAST=0` switches it off). Shapes and values are the
-//! same either way.
+//! `SFDA_TCH_CHANNELS_LAST=0` switches it off). Shapes are the same either
+//! way, values to rounding.
 //!
 //! The crate registers itself in sfda's backend registry under the name
 //! `tch`; a binary only needs to link it (`use sfda_backend_tch as _;`).
